@@ -1,0 +1,273 @@
+"""Project configuration: one YAML file, validated on load.
+
+The path comes from ``NEWSMARKETS_CONFIG`` (default: the bundled replay-world
+config) and ``NEWSMARKETS_WAREHOUSE`` overrides the warehouse root, so the same
+DAGs run against the replay world, a laptop folder or ``s3://``.
+Errors name the offending key (``prices.assets[2]: ...``) so a typo never
+turns into a silent default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BUNDLED_CONFIG = Path(__file__).parent / "config" / "replay.yaml"
+CONFIG_ENV = "NEWSMARKETS_CONFIG"
+WAREHOUSE_ENV = "NEWSMARKETS_WAREHOUSE"
+
+_COINGECKO_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or has an invalid key."""
+
+
+@dataclass(frozen=True)
+class PricesConfig:
+    provider: str
+    base_url: str
+    vs_currency: str
+    assets: tuple[str, ...]
+    api_key_env: str | None = None
+    # CoinGecko's public tier allows ~30 calls/minute; stay under it by default.
+    rate_limit_per_minute: float = 25.0
+    timeout_s: float = 20.0
+    max_retries: int = 4
+    backoff_base_s: float = 1.0
+    max_backoff_s: float = 60.0
+    per_page: int = 250
+
+    @property
+    def api_key(self) -> str | None:
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    allow_private_networks: bool = False
+    user_agent: str = "newsmarkets/0.1 (+https://github.com/newsmarkets/newsmarkets)"
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    # Sources stamp prices a little before or after our window edges (API
+    # caching, clock skew); more than this is a real problem.
+    observed_at_tolerance_minutes: int = 15
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    """The generated world the embedded default serves (see newsmarkets.replay)."""
+
+    start: str = "2026-01-05"  # first UTC day, ISO date
+    days: int = 3
+    seed: int = 20260105
+    port: int = 8765
+
+
+@dataclass(frozen=True)
+class Config:
+    warehouse: str
+    prices: PricesConfig
+    http: HttpConfig = field(default_factory=HttpConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    catalog: str | None = None
+    source_path: str | None = None
+
+    @property
+    def catalog_path(self) -> str:
+        """Where the DuckDB catalog lives: configured, or beside the tables."""
+        if self.catalog:
+            return self.catalog
+        if "://" in self.warehouse:
+            # DuckDB files must be local; keep the catalog in the working dir.
+            return str(Path("data") / "warehouse.duckdb")
+        return str(Path(self.warehouse) / "warehouse.duckdb")
+
+
+def _require(mapping: dict, key: str, where: str) -> Any:
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(mapping).__name__}")
+    if key not in mapping or mapping[key] is None:
+        raise ConfigError(f"{where}.{key}: required key is missing" if where else f"{key}: required key is missing")
+    return mapping[key]
+
+
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _number(value: Any, where: str, *, minimum: float = 0.0, exclusive: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if value < minimum or (exclusive and value == minimum):
+        op = ">" if exclusive else ">="
+        raise ConfigError(f"{where}: must be {op} {minimum}, got {value!r}")
+    return float(value)
+
+
+def _int(value: Any, where: str, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{where}: must be >= {minimum}, got {value!r}")
+    return value
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def _check_unknown(mapping: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(mapping) - allowed)
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ConfigError(f"{prefix}{unknown[0]}: unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _parse_prices(raw: Any) -> PricesConfig:
+    where = "prices"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    _check_unknown(raw, {f for f in PricesConfig.__dataclass_fields__}, where)
+    provider = _str(_require(raw, "provider", where), f"{where}.provider")
+    from newsmarkets.prices.registry import PROVIDERS  # light module: names only
+
+    if provider not in PROVIDERS:
+        raise ConfigError(f"{where}.provider: unknown provider {provider!r} (known: {', '.join(sorted(PROVIDERS))})")
+    base_url = _str(_require(raw, "base_url", where), f"{where}.base_url")
+    if not re.match(r"^https?://[^/\s]+", base_url):
+        raise ConfigError(f"{where}.base_url: must be an http(s) URL, got {base_url!r}")
+    assets_raw = _require(raw, "assets", where)
+    if not isinstance(assets_raw, list) or not assets_raw:
+        raise ConfigError(f"{where}.assets: expected a non-empty list of CoinGecko ids, got {assets_raw!r}")
+    assets = []
+    for i, asset in enumerate(assets_raw):
+        if not isinstance(asset, str) or not _COINGECKO_ID.match(asset):
+            raise ConfigError(f"{where}.assets[{i}]: {asset!r} is not a CoinGecko id (lower-case letters, digits, '-')")
+        if asset in assets:
+            raise ConfigError(f"{where}.assets[{i}]: {asset!r} is listed twice")
+        assets.append(asset)
+    kwargs: dict[str, Any] = dict(
+        provider=provider,
+        base_url=base_url.rstrip("/"),
+        vs_currency=_str(raw.get("vs_currency", "usd"), f"{where}.vs_currency").lower(),
+        assets=tuple(assets),
+    )
+    if raw.get("api_key_env") is not None:
+        kwargs["api_key_env"] = _str(raw["api_key_env"], f"{where}.api_key_env")
+    for key in ("rate_limit_per_minute", "timeout_s", "backoff_base_s", "max_backoff_s"):
+        if key in raw:
+            kwargs[key] = _number(raw[key], f"{where}.{key}")
+    if "max_retries" in raw:
+        kwargs["max_retries"] = _int(raw["max_retries"], f"{where}.max_retries")
+    if "per_page" in raw:
+        kwargs["per_page"] = _int(raw["per_page"], f"{where}.per_page", minimum=1)
+        if kwargs["per_page"] > 250:
+            raise ConfigError(f"{where}.per_page: CoinGecko allows at most 250, got {kwargs['per_page']}")
+    return PricesConfig(**kwargs)
+
+
+def _parse_http(raw: Any) -> HttpConfig:
+    if raw is None:
+        return HttpConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"http: expected a mapping, got {type(raw).__name__}")
+    _check_unknown(raw, set(HttpConfig.__dataclass_fields__), "http")
+    kwargs: dict[str, Any] = {}
+    if "allow_private_networks" in raw:
+        kwargs["allow_private_networks"] = _bool(raw["allow_private_networks"], "http.allow_private_networks")
+    if "user_agent" in raw:
+        kwargs["user_agent"] = _str(raw["user_agent"], "http.user_agent")
+    return HttpConfig(**kwargs)
+
+
+def _parse_quality(raw: Any) -> QualityConfig:
+    if raw is None:
+        return QualityConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"quality: expected a mapping, got {type(raw).__name__}")
+    _check_unknown(raw, set(QualityConfig.__dataclass_fields__), "quality")
+    kwargs: dict[str, Any] = {}
+    if "observed_at_tolerance_minutes" in raw:
+        kwargs["observed_at_tolerance_minutes"] = _int(
+            raw["observed_at_tolerance_minutes"], "quality.observed_at_tolerance_minutes"
+        )
+    return QualityConfig(**kwargs)
+
+
+def _parse_replay(raw: Any) -> ReplayConfig:
+    if raw is None:
+        return ReplayConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"replay: expected a mapping, got {type(raw).__name__}")
+    _check_unknown(raw, set(ReplayConfig.__dataclass_fields__), "replay")
+    kwargs: dict[str, Any] = {}
+    if "start" in raw:
+        start = str(raw["start"])
+        if not re.match(r"^\d{4}-\d{2}-\d{2}$", start):
+            raise ConfigError(f"replay.start: expected an ISO date like 2026-01-05, got {raw['start']!r}")
+        kwargs["start"] = start
+    if "days" in raw:
+        kwargs["days"] = _int(raw["days"], "replay.days", minimum=1)
+    if "seed" in raw:
+        kwargs["seed"] = _int(raw["seed"], "replay.seed")
+    if "port" in raw:
+        kwargs["port"] = _int(raw["port"], "replay.port", minimum=1)
+        if kwargs["port"] > 65535:
+            raise ConfigError(f"replay.port: must be <= 65535, got {kwargs['port']}")
+    return ReplayConfig(**kwargs)
+
+
+def parse_config(raw: Any, *, source_path: str | None = None) -> Config:
+    """Validate a parsed YAML document into a :class:`Config`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"top level: expected a mapping of keys, got {type(raw).__name__}")
+    _check_unknown(raw, {"warehouse", "catalog", "prices", "http", "quality", "replay", "news"}, "")
+    warehouse = os.environ.get(WAREHOUSE_ENV) or _str(_require(raw, "warehouse", ""), "warehouse")
+    if source_path and "://" not in warehouse and not Path(warehouse).is_absolute():
+        # Relative warehouse paths are relative to the working directory, like
+        # every other path a user types; documented in the README.
+        warehouse = str(Path(warehouse))
+    catalog = raw.get("catalog")
+    if catalog is not None:
+        catalog = _str(catalog, "catalog")
+    return Config(
+        warehouse=warehouse.rstrip("/"),
+        catalog=catalog,
+        prices=_parse_prices(_require(raw, "prices", "")),
+        http=_parse_http(raw.get("http")),
+        quality=_parse_quality(raw.get("quality")),
+        replay=_parse_replay(raw.get("replay")),
+        source_path=source_path,
+    )
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Load and validate the config at ``path``, ``$NEWSMARKETS_CONFIG`` or the bundled one."""
+    chosen = Path(path or os.environ.get(CONFIG_ENV) or BUNDLED_CONFIG)
+    try:
+        text = chosen.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {chosen}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {chosen} cannot be read: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {chosen} is not valid YAML: {exc}") from None
+    try:
+        return parse_config(raw, source_path=str(chosen))
+    except ConfigError as exc:
+        raise ConfigError(f"{chosen}: {exc}") from None

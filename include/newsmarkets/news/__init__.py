@@ -1,0 +1,1 @@
+"""News: discovery, polite fetching, extraction, deduplication and asset linking."""

@@ -1,0 +1,1 @@
+"""Market prices: provider clients, pure transforms, and the batch functions DAGs call."""

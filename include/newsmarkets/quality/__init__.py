@@ -1,0 +1,1 @@
+"""Data quality: Great Expectations suites per table and the gate that publishes or quarantines a batch."""

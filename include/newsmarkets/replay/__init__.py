@@ -1,0 +1,1 @@
+"""The replay world: a deterministic, generated market (and later news) served over real HTTP."""

@@ -1,0 +1,1 @@
+"""The warehouse: table schemas, the one partitioned Parquet writer, and the DuckDB catalog."""

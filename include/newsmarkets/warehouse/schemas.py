@@ -1,0 +1,110 @@
+"""Every published table's schema, partition column and key, defined once.
+
+The writer enforces these schemas (no inferred types ever reach a file), the
+quality suites read the keys from here, and the DuckDB catalog creates one
+view per entry of :data:`TABLES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+UTC_TS = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: pa.Schema
+    key: tuple[str, ...]  # unique per table; the writer rejects duplicates
+    dt_from: str  # the UTC timestamp column whose date is the partition
+    partition_by: str = "dt"  # Hive partition column (a UTC date, yyyy-mm-dd)
+    layer: str = "silver"  # silver: cleaned source data; gold: derived; ops: pipeline records
+    description: str = ""
+
+    @property
+    def data_columns(self) -> list[str]:
+        return [f.name for f in self.schema if f.name != self.partition_by]
+
+
+PRICE_SNAPSHOTS = TableSpec(
+    name="price_snapshots",
+    schema=pa.schema(
+        [
+            pa.field("asset_id", pa.string(), nullable=False),
+            pa.field("symbol", pa.string(), nullable=False),
+            pa.field("name", pa.string(), nullable=False),
+            pa.field("price_usd", pa.float64(), nullable=False),
+            pa.field("market_cap_usd", pa.float64()),
+            pa.field("volume_24h_usd", pa.float64()),
+            pa.field("change_24h_pct", pa.float64()),
+            pa.field("observed_at", UTC_TS, nullable=False),
+            pa.field("snapshot_at", UTC_TS, nullable=False),
+            pa.field("source", pa.string(), nullable=False),  # markets | market_chart
+            pa.field("ingested_at", UTC_TS, nullable=False),
+            pa.field("dt", pa.string(), nullable=False),
+        ]
+    ),
+    key=("asset_id", "observed_at", "source"),
+    dt_from="observed_at",
+    description="One price observation per asset and source time; dt is the UTC date of observed_at.",
+)
+
+PRICE_GAPS = TableSpec(
+    name="price_gaps",
+    schema=pa.schema(
+        [
+            pa.field("asset_id", pa.string(), nullable=False),
+            pa.field("gap_start_at", UTC_TS, nullable=False),
+            pa.field("gap_end_at", UTC_TS, nullable=False),
+            pa.field("expected_points", pa.int64(), nullable=False),
+            pa.field("received_points", pa.int64(), nullable=False),
+            pa.field("reason", pa.string(), nullable=False),  # no_data | missing_hours | fetch_failed
+            pa.field("source", pa.string(), nullable=False),
+            pa.field("run_id", pa.string(), nullable=False),
+            pa.field("ingested_at", UTC_TS, nullable=False),
+            pa.field("dt", pa.string(), nullable=False),
+        ]
+    ),
+    key=("asset_id", "gap_start_at", "source"),
+    dt_from="gap_start_at",
+    layer="ops",
+    description="Hours (or whole days) for which a source returned no price points for an asset.",
+)
+
+DQ_RESULTS = TableSpec(
+    name="dq_results",
+    schema=pa.schema(
+        [
+            pa.field("table_name", pa.string(), nullable=False),
+            pa.field("interval_start_at", UTC_TS, nullable=False),
+            pa.field("interval_end_at", UTC_TS, nullable=False),
+            pa.field("suite", pa.string(), nullable=False),
+            pa.field("expectation", pa.string(), nullable=False),  # type plus column, e.g. expect_column_values_to_not_be_null(price_usd)
+            pa.field("severity", pa.string(), nullable=False),  # critical | warning
+            pa.field("success", pa.bool_(), nullable=False),
+            pa.field("observed_value", pa.string()),  # JSON text of GX's result summary
+            pa.field("unexpected_count", pa.int64()),
+            pa.field("row_count", pa.int64(), nullable=False),
+            pa.field("is_published", pa.bool_(), nullable=False),
+            pa.field("run_id", pa.string(), nullable=False),
+            pa.field("validated_at", UTC_TS, nullable=False),
+            pa.field("dt", pa.string(), nullable=False),  # UTC date of interval_start_at
+        ]
+    ),
+    key=("table_name", "interval_start_at", "interval_end_at", "expectation", "run_id"),
+    dt_from="interval_start_at",
+    layer="ops",
+    description="Every expectation evaluated on every batch, published or quarantined.",
+)
+
+TABLES: dict[str, TableSpec] = {t.name: t for t in (PRICE_SNAPSHOTS, PRICE_GAPS, DQ_RESULTS)}
+
+
+def table_spec(name: str) -> TableSpec:
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r} (known: {', '.join(sorted(TABLES))})") from None
