@@ -1,0 +1,69 @@
+"""
+### Prices: daily history, backfillable
+
+For each UTC day, fetches every configured asset's price history for that day
+(CoinGecko's `/coins/{id}/market_chart/range`; the provider picks 5-minute
+points within a day of now and hourly points further back), validates and
+publishes it to `price_snapshots` with `source = market_chart`.
+
+* **Backfill any range**: `airflow backfill create --dag-id prices_history
+  --from-date 2026-01-05 --to-date 2026-01-07`, or from the UI.
+* Hours (or whole days) with no points for an asset are recorded in
+  `price_gaps` instead of being hidden.
+* Reruns of a day overwrite that day's files: no duplicates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from newsmarkets.orchestration.assets import DQ_RESULTS, PRICE_GAPS, PRICE_SNAPSHOTS
+from newsmarkets.orchestration.defaults import default_args
+
+
+@dag(
+    dag_id="prices_history",
+    dag_display_name="Prices · daily history",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=4,
+    default_args=default_args(),
+    tags=["prices", "history", "backfill"],
+    doc_md=__doc__,
+)
+def prices_history():
+    @task(task_display_name="Fetch day of history")
+    def fetch() -> dict:
+        """Fetch one day of price history per asset and stage points and gaps."""
+        from newsmarkets.orchestration.runtime import run_context
+        from newsmarkets.prices.pipeline import fetch_history
+
+        cfg, interval, run_id = run_context()
+        return fetch_history(cfg, interval, run_id)
+
+    @task(task_display_name="Validate and publish", outlets=[PRICE_SNAPSHOTS, PRICE_GAPS, DQ_RESULTS])
+    def publish(staged: dict) -> dict:
+        """Validate the staged day; publish it or quarantine it."""
+        from newsmarkets.orchestration.runtime import run_context
+        from newsmarkets.prices.pipeline import publish_prices
+
+        cfg, interval, run_id = run_context()
+        return publish_prices(cfg, interval, run_id, staged)
+
+    @task(task_display_name="Refresh DuckDB catalog")
+    def refresh(_published: dict) -> dict:
+        """Rebuild the DuckDB catalog's views."""
+        from newsmarkets.orchestration.runtime import run_context
+        from newsmarkets.prices.pipeline import refresh_catalog
+
+        cfg, _, _ = run_context()
+        return refresh_catalog(cfg)
+
+    refresh(publish(fetch()))
+
+
+prices_history()

@@ -1,0 +1,125 @@
+"""The ``newsmarkets`` command: the demo, a local Airflow, the replay world and the catalog.
+
+Every subcommand has ``--help``. Heavy modules are imported inside the
+handlers so ``newsmarkets --help`` answers instantly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_config_check(args: argparse.Namespace) -> int:
+    from newsmarkets.config import load_config
+
+    cfg = load_config(args.path)
+    print(f"ok: {cfg.source_path}")
+    print(f"  warehouse: {cfg.warehouse}")
+    print(f"  catalog:   {cfg.catalog_path}")
+    print(f"  prices:    {cfg.prices.provider} at {cfg.prices.base_url}, {len(cfg.prices.assets)} assets")
+    return 0
+
+
+def _cmd_replay_serve(args: argparse.Namespace) -> int:
+    from newsmarkets.replay.cli import serve
+
+    return serve(args)
+
+
+def _cmd_replay_truth(args: argparse.Namespace) -> int:
+    from newsmarkets.replay.cli import truth
+
+    return truth(args)
+
+
+def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
+    from newsmarkets.config import load_config
+    from newsmarkets.warehouse.catalog import refresh_catalog
+    from newsmarkets.warehouse.writer import Warehouse
+
+    cfg = load_config(args.config)
+    counts = refresh_catalog(Warehouse.from_config(cfg), cfg.catalog_path)
+    print(f"catalog {cfg.catalog_path}")
+    for view, rows in counts.items():
+        print(f"  {view:<24} {rows:>10,} rows")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from newsmarkets.local.demo import run_demo
+
+    return run_demo(base_dir=args.base_dir, keep_running=False, days=args.days)
+
+
+def _cmd_airflow(args: argparse.Namespace) -> int:
+    from newsmarkets.local.demo import run_local_airflow
+
+    return run_local_airflow(base_dir=args.base_dir, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsmarkets",
+        description="A media-and-markets warehouse on Apache Airflow 3.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the whole job on the embedded default and print a report")
+    demo.add_argument("--base-dir", default=".stack/demo", help="where the metadata DB, Airflow home and warehouse go (default: %(default)s)")
+    demo.add_argument("--days", type=int, default=None, help="days of the replay world to backfill (default: the config's replay.days)")
+    demo.set_defaults(func=_cmd_demo)
+
+    af = sub.add_parser("airflow", help="start a local Airflow (UI on http://localhost:8080) on the replay world")
+    af.add_argument("--base-dir", default=".stack/airflow", help="state folder (default: %(default)s)")
+    af.add_argument("--port", type=int, default=8080, help="UI port (default: %(default)s)")
+    af.set_defaults(func=_cmd_airflow)
+
+    cfg = sub.add_parser("config", help="configuration commands")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    check = cfg_sub.add_parser("check", help="validate a config file and print what it resolves to")
+    check.add_argument("path", nargs="?", default=None, help="config file (default: $NEWSMARKETS_CONFIG or the bundled replay config)")
+    check.set_defaults(func=_cmd_config_check)
+
+    replay = sub.add_parser("replay", help="the bundled replay world (CoinGecko-compatible API on 127.0.0.1)")
+    replay_sub = replay.add_subparsers(dest="replay_command", required=True, metavar="ACTION")
+    serve = replay_sub.add_parser("serve", help="serve the replay world over HTTP until interrupted")
+    serve.add_argument("--config", default=None, help="config whose replay section to use")
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: replay.port of the config)")
+    serve.add_argument("--start", default=None, help="first UTC day (yyyy-mm-dd) or 'auto' (two days before today, clock = wall time)")
+    serve.add_argument("--days", type=int, default=None, help="days in the world")
+    serve.add_argument("--seed", type=int, default=None, help="random seed")
+    serve.add_argument("--assets", type=int, default=20, help="number of assets (default: %(default)s)")
+    serve.add_argument("--now", default=None, help="fixed replay clock (ISO time); default: end of the world, or wall time with --start auto")
+    serve.add_argument("--fault", action="append", default=[], metavar="NAME=JSON",
+                       help='switch a fault on, e.g. --fault rate_limit=\'{"count": 3, "retry_after": 2}\'')
+    serve.set_defaults(func=_cmd_replay_serve)
+    truth = replay_sub.add_parser("truth", help="write the world's ground truth (events, assets) as JSON")
+    truth.add_argument("--config", default=None, help="config whose replay section to use")
+    truth.add_argument("--out", default="-", help="output file (default: stdout)")
+    truth.set_defaults(func=_cmd_replay_truth)
+
+    cat = sub.add_parser("catalog", help="the DuckDB catalog BI tools open")
+    cat_sub = cat.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
+    refresh = cat_sub.add_parser("refresh", help="rebuild the catalog's views and print row counts")
+    refresh.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
+    refresh.set_defaults(func=_cmd_catalog_refresh)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from newsmarkets.config import ConfigError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"newsmarkets: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

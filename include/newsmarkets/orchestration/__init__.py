@@ -1,0 +1,1 @@
+"""What the DAG files import: Airflow assets and shared task defaults (kept import-light)."""
