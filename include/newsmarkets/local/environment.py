@@ -1,0 +1,143 @@
+"""The embedded default, whole: metadata database, replay world, Airflow, and a config tying them.
+
+``make demo``, ``make airflow`` and the end-to-end tests all start the same
+three processes through this one class, so what the tests prove is what users
+run. Everything lives under ``base_dir``; ``stop()`` leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import yaml
+
+from newsmarkets.config import BUNDLED_CONFIG, Config, load_config
+
+log = logging.getLogger("newsmarkets.local")
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DAGS_FOLDER = REPO_ROOT / "dags"
+
+
+@dataclass(frozen=True)
+class WorldWindow:
+    """The replay world's days and the fixed clock its server answers with."""
+
+    start: date
+    days: int
+
+    @property
+    def end_at(self) -> datetime:
+        return datetime(self.start.year, self.start.month, self.start.day, tzinfo=timezone.utc) + timedelta(days=self.days)
+
+    @property
+    def last_day(self) -> date:
+        return self.start + timedelta(days=self.days - 1)
+
+
+class EmbeddedEnvironment:
+    """Postgres + replay server + Airflow under ``base_dir``, with a generated config."""
+
+    def __init__(self, base_dir: str | os.PathLike, *, days: int | None = None, wall_clock: bool = False,
+                 ui_port: int | None = None, base_config: str | os.PathLike | None = None,
+                 extra_env: dict[str, str] | None = None, parallelism: int = 4):
+        self.base_dir = Path(base_dir).resolve()
+        self.base_config: Config = load_config(base_config or BUNDLED_CONFIG)
+        rc = self.base_config.replay
+        self.wall_clock = wall_clock
+        if wall_clock:
+            # A world around today so the live snapshot DAG sees "now".
+            today = datetime.now(timezone.utc).date()
+            self.window = WorldWindow(today - timedelta(days=(days or rc.days) - 1), (days or rc.days) + 1)
+        else:
+            self.window = WorldWindow(date.fromisoformat(rc.start), days or rc.days)
+        self.ui_port = ui_port
+        self.extra_env = dict(extra_env or {})
+        self.parallelism = parallelism
+        self.postgres = None
+        self.replay = None
+        self.airflow = None
+
+    # Paths -----------------------------------------------------------------
+    @property
+    def warehouse(self) -> Path:
+        return self.base_dir / "warehouse"
+
+    @property
+    def config_path(self) -> Path:
+        return self.base_dir / "newsmarkets.yaml"
+
+    @property
+    def logs(self) -> Path:
+        return self.base_dir / "logs"
+
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    def _write_config(self, replay_port: int) -> None:
+        raw = yaml.safe_load(Path(self.base_config.source_path).read_text())
+        raw["warehouse"] = str(self.warehouse)
+        raw["prices"]["base_url"] = f"http://127.0.0.1:{replay_port}/api/v3"
+        raw.setdefault("replay", {})
+        raw["replay"].update(start=self.window.start.isoformat(), days=self.window.days, port=replay_port)
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+
+    # Lifecycle -------------------------------------------------------------
+    def start(self, progress=print) -> "EmbeddedEnvironment":
+        from newsmarkets.local.airflow_stack import AirflowStack
+        from newsmarkets.local.postgres import EmbeddedPostgres, free_port
+        from newsmarkets.local.replay_process import ReplayProcess
+
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            progress("• starting the metadata database (embedded PostgreSQL)…")
+            self.postgres = EmbeddedPostgres(self.base_dir / "postgres")
+            db_uri = self.postgres.start()
+
+            replay_port = free_port()
+            self._write_config(replay_port)
+            now = None if self.wall_clock else self.window.end_at.isoformat()
+            progress(f"• starting the replay world on http://127.0.0.1:{replay_port} "
+                     f"({self.window.start} to {self.window.last_day}, clock {'wall time' if self.wall_clock else now})…")
+            self.replay = ReplayProcess(
+                config=str(self.config_path), port=replay_port, log_path=self.logs / "replay.log", now=now,
+                start="auto" if self.wall_clock else None, days=self.window.days,
+            ).start()
+
+            env = {
+                "NEWSMARKETS_CONFIG": str(self.config_path),
+                "NEWSMARKETS_RETRY_DELAY_S": os.environ.get("NEWSMARKETS_RETRY_DELAY_S", "5"),
+                "NEWSMARKETS_TASK_RETRIES": os.environ.get("NEWSMARKETS_TASK_RETRIES", "2"),
+                **self.extra_env,
+            }
+            progress("• starting Airflow (scheduler, DAG processor, API server, triggerer)…")
+            kwargs = {"port": self.ui_port} if self.ui_port else {}
+            self.airflow = AirflowStack(
+                home=self.base_dir / "airflow", dags_folder=DAGS_FOLDER, db_uri=db_uri, env=env,
+                parallelism=self.parallelism, **kwargs,
+            )
+            self.airflow.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for part in (self.airflow, self.replay, self.postgres):
+            if part is None:
+                continue
+            try:
+                part.stop()
+            except Exception as exc:  # keep stopping the others
+                log.error("stopping %s failed: %s", type(part).__name__, exc)
+
+    def __enter__(self) -> "EmbeddedEnvironment":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
