@@ -1,0 +1,56 @@
+"""Run every benchmark and rewrite BENCHMARKS.md from the results.
+
+Results of commands too slow to rerun on every `make bench` (`make demo`,
+`make test`) are read from bench/results/commands.json, written by
+`python bench/time_commands.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench_dag_parse  # noqa: E402
+import bench_snapshot_batch  # noqa: E402
+
+RESULTS = HERE / "results"
+SECTIONS = [
+    ("Snapshot batch: 250 assets, HTTP response to committed Parquet", bench_snapshot_batch),
+    ("DAG file parse time", bench_dag_parse),
+]
+
+
+def main() -> int:
+    RESULTS.mkdir(exist_ok=True)
+    parts = [
+        "# Benchmarks",
+        "",
+        f"Machine: {platform.machine()}, 2 cores, Python {platform.python_version()}. "
+        f"Written by `make bench` (bench/run_all.py) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+    ]
+    for title, module in SECTIONS:
+        print(f"• {title}…", flush=True)
+        t0 = time.perf_counter()
+        result = module.run()
+        (RESULTS / f"{module.__name__}.json").write_text(json.dumps(result, indent=2))
+        parts += ["", f"## {title}", "", module.markdown(result),
+                  "", f"_Command: `python bench/{module.__name__}.py` ({time.perf_counter() - t0:.0f} s)._"]
+    commands = RESULTS / "commands.json"
+    if commands.exists():
+        import time_commands
+
+        parts += ["", "## Whole commands", "", time_commands.markdown(json.loads(commands.read_text()))]
+    (HERE.parent / "BENCHMARKS.md").write_text("\n".join(parts) + "\n")
+    print("wrote BENCHMARKS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

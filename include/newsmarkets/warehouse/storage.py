@@ -1,0 +1,171 @@
+"""Filesystem helpers for the warehouse: local paths and fsspec URLs alike.
+
+Every file the warehouse publishes goes through :meth:`Storage.write_atomic`,
+so a reader sees the previous file or the new one, never part of one. Locally
+the bytes go to a hidden temp file in the target's directory (``.tmp-*.partial``:
+a dot name that no ``*.parquet`` glob matches), are fsynced and renamed over the
+target with ``os.replace``. On object stores the object is uploaded with one PUT,
+which becomes visible only once complete, so no temp object is needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+
+import fsspec
+import pyarrow as pa
+import pyarrow.fs as pafs
+from fsspec.implementations.local import LocalFileSystem
+
+S3_ENDPOINT_ENV = "NEWSMARKETS_S3_ENDPOINT_URL"
+TEMP_PREFIX = ".tmp-"
+TEMP_SUFFIX = ".partial"
+# A temp file this old belongs to a writer that died (a live write takes
+# seconds); younger ones may still be in use by a concurrent writer.
+STALE_TEMP_AGE_S = 3600.0
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def storage_options_from_env(root: str, env: Mapping[str, str] | None = None) -> dict:
+    """fsspec options for ``root`` from the environment (only S3 needs any)."""
+    env = os.environ if env is None else env
+    protocol = root.split("://", 1)[0].lower() if "://" in root else "file"
+    if protocol not in ("s3", "s3a"):
+        return {}
+    options: dict = {}
+    if env.get(S3_ENDPOINT_ENV):
+        options["endpoint_url"] = env[S3_ENDPOINT_ENV]
+    if env.get("AWS_ACCESS_KEY_ID"):
+        options["key"] = env["AWS_ACCESS_KEY_ID"]
+    if env.get("AWS_SECRET_ACCESS_KEY"):
+        options["secret"] = env["AWS_SECRET_ACCESS_KEY"]
+    if env.get("AWS_SESSION_TOKEN"):
+        options["token"] = env["AWS_SESSION_TOKEN"]
+    return options
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe, visible, collision-free version of ``text`` (e.g. an Airflow run id).
+
+    Unsafe characters become ``_``; when anything changed, a short hash of the
+    original is appended so two run ids never map to the same name.
+    """
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"expected a non-empty name, got {text!r}")
+    cleaned = _UNSAFE_NAME.sub("_", text).lstrip("._-")
+    if cleaned == text:
+        return text
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    return f"{cleaned}-{digest}" if cleaned else digest
+
+
+def _fsync_path(path: str, *, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Storage:
+    """One warehouse root (local path or fsspec URL) and the file operations on it."""
+
+    def __init__(self, root: str, storage_options: dict | None = None) -> None:
+        if not isinstance(root, str) or not root.strip():
+            raise ValueError(f"warehouse root must be a non-empty path or URL, got {root!r}")
+        self.fs, path = fsspec.core.url_to_fs(root, **(storage_options or {}))
+        self.is_local = isinstance(self.fs, LocalFileSystem)
+        # Local roots become absolute here, so every path we hand out is absolute.
+        self.root = path.rstrip("/") or "/"
+
+    @property
+    def arrow_fs(self) -> pafs.FileSystem:
+        """The filesystem for pyarrow readers (native for local files: faster)."""
+        if self.is_local:
+            return pafs.LocalFileSystem()
+        return pafs.PyFileSystem(pafs.FSSpecHandler(self.fs))
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.root.rstrip("/"), *parts])
+
+    def url(self, path: str) -> str:
+        """What callers see: plain absolute paths locally, full URLs elsewhere."""
+        return path if self.is_local else self.fs.unstrip_protocol(path)
+
+    def to_path(self, path_or_url: str) -> str:
+        return self.fs._strip_protocol(path_or_url).rstrip("/")
+
+    def is_under(self, path_or_url: str, *parts: str) -> bool:
+        return self.to_path(path_or_url).startswith(self.path(*parts) + "/")
+
+    def glob(self, pattern: str) -> list[str]:
+        return sorted(self.fs.glob(pattern))
+
+    def remove(self, path: str) -> None:
+        self.fs.rm_file(path)
+        if self.is_local:
+            _fsync_path(os.path.dirname(path), directory=True)
+
+    def write_atomic(self, path: str, write: Callable[[pa.NativeFile], None]) -> None:
+        """Create or replace ``path`` with what ``write(sink)`` writes, all or nothing."""
+        if not self.is_local:
+            sink = pa.BufferOutputStream()
+            write(sink)
+            self.fs.pipe_file(path, sink.getvalue().to_pybytes())
+            return
+        directory, name = os.path.split(path)
+        os.makedirs(directory, exist_ok=True)
+        suffix = os.path.splitext(name)[1]
+        tmp = os.path.join(directory, f"{TEMP_PREFIX}{uuid.uuid4().hex}{suffix}{TEMP_SUFFIX}")
+        try:
+            with pa.OSFile(tmp, "wb") as sink:
+                write(sink)
+            _fsync_path(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp)
+            raise
+        # The rename itself must survive a crash, not only the file's bytes.
+        _fsync_path(directory, directory=True)
+
+    def sweep_temps(self, directory: str, max_age_s: float = STALE_TEMP_AGE_S) -> list[str]:
+        """Remove temp files a killed writer left in ``directory``; returns what was removed."""
+        if not self.is_local or not os.path.isdir(directory):
+            return []  # object stores never hold temp objects (one PUT per file)
+        removed, cutoff = [], time.time() - max_age_s
+        for entry in os.scandir(directory):
+            if not (entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)):
+                continue
+            with contextlib.suppress(FileNotFoundError):  # another writer swept it first
+                if entry.stat().st_mtime < cutoff:
+                    os.remove(entry.path)
+                    removed.append(entry.path)
+        return removed
+
+    @contextlib.contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Exclusive lock across processes, for local roots (``<root>/_locks/<name>.lock``).
+
+        Object stores have no lock primitive; there the caller's guarantees that
+        need one (cross-interval de-duplication) are best effort.
+        """
+        if not self.is_local:
+            yield
+            return
+        lock_dir = self.path("_locks")
+        os.makedirs(lock_dir, exist_ok=True)
+        with open(os.path.join(lock_dir, f"{safe_name(name)}.lock"), "a") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

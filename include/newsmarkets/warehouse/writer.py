@@ -1,0 +1,284 @@
+"""The one warehouse writer every table goes through.
+
+Layout (Hive-partitioned Parquet, readable by any engine)::
+
+    <root>/<table>/dt=YYYY-MM-DD/part-<interval.key>.parquet
+
+One file per (partition, run interval): a run owns exactly the files named
+after its data interval, so rewriting an interval replaces them (idempotent),
+and runs for different intervals never touch each other's files (concurrent
+runs lose nothing). The partition column lives in the path, not in the file.
+
+Contract of :meth:`Warehouse.write`:
+
+* the batch is cast to the table's schema exactly, or :class:`SchemaError`
+  names table and column and nothing is written;
+* ``dt`` is the UTC date of ``spec.dt_from``, computed here;
+* duplicate keys inside the batch are refused; rows whose key another
+  interval's file of the same partition already holds are dropped (first
+  writer wins, counted in ``duplicates_dropped``), so the table never holds a
+  key twice. Locally this check-and-write runs under a per-table lock; on
+  object stores there is no lock, so two *concurrent* runs observing the same
+  point may both keep it;
+* an empty batch removes the interval's files: "this interval has no rows";
+* files are replaced atomically (see :mod:`newsmarkets.warehouse.storage`);
+  temp files a killed writer left behind are swept by the next write to the
+  partition once they are an hour old.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from newsmarkets.intervals import Interval
+from newsmarkets.warehouse.conform import (
+    Batch,
+    SchemaError,
+    conform,
+    drop_existing_keys,
+    file_schema,
+    relaxed_schema,
+    sort_by_key,
+    to_pandas,
+)
+from newsmarkets.warehouse.schemas import TableSpec, table_spec
+from newsmarkets.warehouse.storage import Storage, safe_name, storage_options_from_env
+
+__all__ = ["Warehouse", "WriteResult", "SchemaError"]
+
+# Big enough for efficient scans, small enough that a day of one table is a
+# handful of row groups readers can skip by statistics.
+DEFAULT_ROW_GROUP_ROWS = 128 * 1024
+STAGING_DIR = "_staging"
+QUARANTINE_DIR = "_quarantine"
+
+
+@dataclass
+class WriteResult:
+    table: str
+    interval_key: str
+    rows_written: int
+    files: list[str] = field(default_factory=list)
+    partitions: list[str] = field(default_factory=list)
+    duplicates_dropped: int = 0
+    files_removed: list[str] = field(default_factory=list)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date, pd.Timestamp)):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    # NaN is not JSON; a report saying "observed NaN" must stay parseable.
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _as_evidence(spec: TableSpec, data: Batch) -> tuple[pa.Table, bool]:
+    """Quarantined data in the table's types when possible, else as close to raw as Arrow allows."""
+    try:
+        return conform(spec, data, strict=False), True
+    except SchemaError:
+        pass
+    if isinstance(data, pa.Table):
+        return data, False
+    try:
+        return pa.Table.from_pandas(data, preserve_index=False), False
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # Mixed-type object columns: keep every value's text rather than lose the batch.
+        text = data.copy()
+        for name in text.columns[text.dtypes == object]:
+            text[name] = text[name].map(lambda v: None if v is None else str(v))
+        return pa.Table.from_pandas(text, preserve_index=False), False
+
+
+class Warehouse:
+    """Partitioned Parquet tables under one root (local path or fsspec URL)."""
+
+    def __init__(
+        self,
+        root: str,
+        storage_options: dict | None = None,
+        *,
+        row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
+    ) -> None:
+        if row_group_rows < 1:
+            raise ValueError(f"row_group_rows must be >= 1, got {row_group_rows}")
+        self.storage = Storage(root, storage_options)
+        self.row_group_rows = row_group_rows
+
+    @classmethod
+    def from_config(cls, cfg) -> "Warehouse":
+        return cls(cfg.warehouse, storage_options_from_env(cfg.warehouse))
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.root!r})"
+
+    @property
+    def root(self) -> str:
+        """Absolute path (local) or URL of the warehouse root."""
+        return self.storage.url(self.storage.root)
+
+    def table_url(self, table: str) -> str:
+        return self.storage.url(self.storage.path(table_spec(table).name))
+
+    # -- reading ---------------------------------------------------------------
+
+    def _files(self, spec: TableSpec, dts: Iterable[str] | None = None) -> list[str]:
+        files = self.storage.glob(self.storage.path(spec.name, f"{spec.partition_by}=*", "*.parquet"))
+        if dts is not None:
+            wanted = {f"{spec.partition_by}={str(d)}" for d in dts}
+            files = [f for f in files if posixpath.basename(posixpath.dirname(f)) in wanted]
+        return files
+
+    def files(self, table: str, dts: Iterable[str] | None = None) -> list[str]:
+        """Published Parquet files of ``table`` (paths or URLs), sorted."""
+        return [self.storage.url(f) for f in self._files(table_spec(table), dts)]
+
+    def partitions(self, table: str) -> list[str]:
+        """The ``dt`` values that hold at least one file, sorted."""
+        spec = table_spec(table)
+        prefix = f"{spec.partition_by}="
+        dirs = {posixpath.basename(posixpath.dirname(f)) for f in self._files(spec)}
+        return sorted(d[len(prefix):] for d in dirs)
+
+    def read(self, table: str, dts: Iterable[str] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        """Rows of ``table`` (optionally only partitions ``dts``) as a frame typed by the schema."""
+        spec = table_spec(table)
+        names = list(columns) if columns is not None else spec.schema.names
+        unknown = [c for c in names if c not in spec.schema.names]
+        if unknown:
+            raise SchemaError(f"table {spec.name!r}, column {unknown[0]!r}: not in the schema (known: {', '.join(spec.schema.names)})")
+        schema = pa.schema([spec.schema.field(c) for c in names])
+        dts = None if dts is None else [str(d) for d in dts]
+        # A concurrent rewrite may remove a file between listing and reading;
+        # listing again sees the state after it.
+        for attempt in range(3):
+            files = self._files(spec, dts)
+            if not files:
+                return to_pandas(schema, schema.empty_table())
+            try:
+                dataset = ds.dataset(
+                    files,
+                    schema=spec.schema,
+                    format="parquet",
+                    filesystem=self.storage.arrow_fs,
+                    partitioning=ds.partitioning(pa.schema([spec.schema.field(spec.partition_by)]), flavor="hive"),
+                    partition_base_dir=self.storage.path(spec.name),
+                )
+                return to_pandas(schema, dataset.to_table(columns=names))
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- writing ---------------------------------------------------------------
+
+    def _write_parquet(self, path: str, table: pa.Table, schema: pa.Schema) -> None:
+        table = table.select(schema.names).cast(schema)
+
+        def write(sink: pa.NativeFile) -> None:
+            with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+                writer.write_table(table, row_group_size=self.row_group_rows)
+
+        self.storage.write_atomic(path, write)
+
+    def _existing_keys(self, spec: TableSpec, files: list[str]) -> pa.Table:
+        key_schema = pa.schema([spec.schema.field(k) for k in spec.key])
+        if not files:
+            return key_schema.empty_table()
+        dataset = ds.dataset(files, schema=key_schema, format="parquet", filesystem=self.storage.arrow_fs)
+        return dataset.to_table(columns=list(spec.key))
+
+    def write(self, table: str, data: Batch, interval: Interval) -> WriteResult:
+        """Publish ``data`` as interval ``interval``'s rows of ``table`` (see the module docstring)."""
+        spec = table_spec(table)
+        batch = sort_by_key(conform(spec, data), spec.key)
+        own_name = f"part-{interval.key}.parquet"
+        result = WriteResult(table=spec.name, interval_key=interval.key, rows_written=0)
+        schema = file_schema(spec, interval=interval.key)
+        with self.storage.lock(spec.name):
+            previous = set(self.storage.glob(self.storage.path(spec.name, f"{spec.partition_by}=*", own_name)))
+            written: set[str] = set()
+            for dt in sorted(set(batch.column(spec.partition_by).to_pylist())):
+                directory = self.storage.path(spec.name, f"{spec.partition_by}={dt}")
+                self.storage.sweep_temps(directory)
+                rows = batch.filter(pc.equal(batch[spec.partition_by], dt))
+                others = [f for f in self.storage.glob(posixpath.join(directory, "*.parquet"))
+                          if posixpath.basename(f) != own_name]
+                rows, dropped = drop_existing_keys(rows, self._existing_keys(spec, others), spec.key)
+                result.duplicates_dropped += dropped
+                if rows.num_rows == 0:
+                    continue  # every row is held by another interval; our old file (if any) goes below
+                target = posixpath.join(directory, own_name)
+                self._write_parquet(target, sort_by_key(rows, spec.key), schema)
+                written.add(target)
+                result.rows_written += rows.num_rows
+                result.partitions.append(dt)
+            for stale in sorted(previous - written):
+                self.storage.sweep_temps(posixpath.dirname(stale))
+                self.storage.remove(stale)
+                result.files_removed.append(self.storage.url(stale))
+        result.files = [self.storage.url(p) for p in sorted(written)]
+        return result
+
+    # -- staging and quarantine ---------------------------------------------------
+
+    def stage(self, table: str, data: Batch, interval: Interval, run_id: str) -> str:
+        """Keep a fetched batch for the quality gate; returns its path/URL.
+
+        Types are enforced (so the gate sees what would be published) but
+        nulls and duplicate keys are kept for the gate to report.
+        """
+        spec = table_spec(table)
+        batch = conform(spec, data, strict=False)
+        path = self.storage.path(STAGING_DIR, spec.name, interval.key, f"{safe_name(run_id)}.parquet")
+        self._write_parquet(path, batch, relaxed_schema(spec).with_metadata(file_schema(spec, interval=interval.key).metadata))
+        return self.storage.url(path)
+
+    def load_staged(self, table: str, path: str) -> pd.DataFrame:
+        """A staged batch back as a typed frame (every column may hold nulls: ints are ``Int64``)."""
+        spec = table_spec(table)
+        if not self.storage.is_under(path, STAGING_DIR, spec.name):
+            raise ValueError(f"{path!r} is not a staged batch of table {spec.name!r} under {self.root}")
+        schema = relaxed_schema(spec)
+        with self.storage.fs.open(self.storage.to_path(path), "rb") as handle:
+            staged = pq.read_table(handle, schema=schema)
+        return to_pandas(schema, staged)
+
+    def quarantine(self, table: str, data: Batch, interval: Interval, run_id: str, report: dict) -> str:
+        """Keep a rejected batch and its validation report; returns the folder's path/URL.
+
+        The data is stored in the table's types when it fits them, otherwise as
+        close to raw as possible (file metadata ``newsmarkets.conformed``): a
+        quarantine must never lose the evidence.
+        """
+        spec = table_spec(table)
+        folder = self.storage.path(QUARANTINE_DIR, spec.name, interval.key, safe_name(run_id))
+        evidence, conformed = _as_evidence(spec, data)
+        metadata = {**file_schema(spec, interval=interval.key).metadata, b"newsmarkets.conformed": str(conformed).lower()}
+        self._write_parquet(posixpath.join(folder, "data.parquet"), evidence, evidence.schema.with_metadata(metadata))
+        text = json.dumps(_jsonable(report), default=_json_default, indent=2, sort_keys=True, allow_nan=False)
+        self.storage.write_atomic(posixpath.join(folder, "validation.json"), lambda sink: sink.write(text.encode("utf-8")))
+        return self.storage.url(folder)

@@ -1,0 +1,153 @@
+"""The DuckDB catalog: views over the real Parquet files, opened the way a BI tool would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from newsmarkets.intervals import Interval
+from newsmarkets.warehouse.catalog import CatalogError, describe_catalog, refresh_catalog
+from newsmarkets.warehouse.schemas import PRICE_SNAPSHOTS, TABLES
+from newsmarkets.warehouse.writer import Warehouse
+
+DAY = Interval.for_day("2026-01-05")
+
+
+def snapshots(day: str, hours) -> pd.DataFrame:
+    observed = pd.to_datetime([f"{day}T00:00:00Z"] * len(hours), utc=True) + pd.to_timedelta(list(hours), unit="h")
+    n = len(hours)
+    return pd.DataFrame({
+        "asset_id": ["bitcoin"] * n, "symbol": ["btc"] * n, "name": ["Bitcoin"] * n,
+        "price_usd": [1e-8] * n, "market_cap_usd": [None] * n, "volume_24h_usd": [1.0] * n,
+        "change_24h_pct": [0.5] * n, "observed_at": observed, "snapshot_at": observed,
+        "source": ["market_chart"] * n, "ingested_at": observed,
+    })
+
+
+def describe(con, view):
+    return [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE {view}").fetchall()]
+
+
+@pytest.fixture
+def filled(tmp_path):
+    wh = Warehouse(str(tmp_path / "wh"))
+    wh.write("price_snapshots", pd.concat([snapshots("2026-01-05", range(24)), snapshots("2026-01-06", [0])]),
+             Interval(DAY.start, DAY.end + timedelta(days=1)))
+    return wh
+
+
+def test_one_view_per_table_queryable_from_another_cwd_with_absolute_paths(filled, tmp_path, monkeypatch):
+    catalog = tmp_path / "catalogs" / "warehouse.duckdb"
+    counts = refresh_catalog(filled, str(catalog))
+    assert counts == {"price_snapshots": 25, "price_gaps": 0, "dq_results": 0}
+
+    elsewhere = tmp_path / "somewhere" / "else"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    con = duckdb.connect(str(catalog), read_only=True)
+    try:
+        assert con.execute("SELECT dt, count(*) FROM price_snapshots GROUP BY dt ORDER BY dt").fetchall() == [
+            (date(2026, 1, 5), 24), (date(2026, 1, 6), 1)]
+        assert con.execute("SELECT min(price_usd), count(market_cap_usd) FROM price_snapshots").fetchone() == (1e-8, 0)
+        assert con.execute("SELECT count(*) FROM price_gaps WHERE dt = DATE '2026-01-05'").fetchone() == (0,)
+        assert con.execute("SELECT * FROM dq_results").fetchall() == []
+        (sql,) = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'price_snapshots'").fetchone()
+        assert f"'{tmp_path}/wh/price_snapshots/*/*.parquet'" in sql
+        kinds = dict(describe(con, "price_snapshots"))
+        assert kinds["dt"] == "DATE" and kinds["observed_at"] == "TIMESTAMP WITH TIME ZONE"
+        assert [n for n, _ in describe(con, "price_snapshots")] == PRICE_SNAPSHOTS.schema.names
+        assert con.execute("SELECT comment FROM duckdb_views() WHERE view_name = 'price_snapshots'").fetchone() == (
+            PRICE_SNAPSHOTS.description,)
+    finally:
+        con.close()
+
+
+def test_an_empty_tables_view_has_the_same_columns_and_types_as_a_filled_one(filled, tmp_path):
+    empty_wh = Warehouse(str(tmp_path / "empty"))
+    refresh_catalog(empty_wh, str(tmp_path / "empty.duckdb"))
+    refresh_catalog(filled, str(tmp_path / "filled.duckdb"))
+    with duckdb.connect(str(tmp_path / "empty.duckdb"), read_only=True) as empty, \
+         duckdb.connect(str(tmp_path / "filled.duckdb"), read_only=True) as full:
+        for name in TABLES:
+            if name == "price_snapshots":
+                assert describe(empty, name) == describe(full, name)
+            assert empty.execute(f"SELECT count(*) FROM {name}").fetchone() == (0,)
+
+
+def test_refresh_replaces_the_file_without_disturbing_open_readers(filled, tmp_path):
+    catalog = str(tmp_path / "warehouse.duckdb")
+    refresh_catalog(filled, catalog)
+    reader = duckdb.connect(catalog, read_only=True)
+    try:
+        filled.write("price_gaps", pd.DataFrame({
+            "asset_id": ["bitcoin"], "gap_start_at": [pd.Timestamp("2026-01-05T03:00Z")],
+            "gap_end_at": [pd.Timestamp("2026-01-05T04:00Z")], "expected_points": [1], "received_points": [0],
+            "reason": ["missing_hours"], "source": ["market_chart"], "run_id": ["r"],
+            "ingested_at": [pd.Timestamp("2026-01-06T00:00Z")]}), DAY)
+        assert refresh_catalog(filled, catalog)["price_gaps"] == 1
+        # The old file (an empty-table view) is still what this reader sees.
+        assert reader.execute("SELECT count(*) FROM price_gaps").fetchone() == (0,)
+    finally:
+        reader.close()
+    assert dict(describe_catalog(catalog)) == {"price_snapshots": 25, "price_gaps": 1, "dq_results": 0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["warehouse.duckdb", "warehouse.duckdb.lock", "wh"]
+
+
+def test_only_the_given_tables_get_views(filled, tmp_path):
+    catalog = str(tmp_path / "c.duckdb")
+    assert refresh_catalog(filled, catalog, [PRICE_SNAPSHOTS]) == {"price_snapshots": 25}
+    assert describe_catalog(catalog) == [("price_snapshots", 25)]
+
+
+def test_bad_catalog_paths_are_named(filled, tmp_path):
+    with pytest.raises(CatalogError, match="must be a local file"):
+        refresh_catalog(filled, "s3://bucket/warehouse.duckdb")
+    with pytest.raises(CatalogError, match="missing.duckdb does not exist"):
+        describe_catalog(str(tmp_path / "missing.duckdb"))
+
+
+def test_object_store_views_carry_the_url_and_are_built_through_fsspec(tmp_path):
+    store = Warehouse(f"memory://wh-{uuid.uuid4().hex}")
+    store.write("price_snapshots", snapshots("2026-01-05", range(3)), DAY)
+    catalog = str(tmp_path / "remote.duckdb")
+    assert refresh_catalog(store, catalog)["price_snapshots"] == 3
+    with duckdb.connect(catalog, read_only=True) as con:
+        (sql,) = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'price_snapshots'").fetchone()
+    assert f"'{store.root}/price_snapshots/*/*.parquet'" in sql
+    # Without the filesystem (or httpfs) the view cannot be read; with it, it can.
+    assert dict(describe_catalog(catalog))["price_snapshots"] is None
+    assert dict(describe_catalog(catalog, store))["price_snapshots"] == 3
+
+
+REFRESHER = """
+import sys
+from newsmarkets.warehouse.catalog import refresh_catalog
+from newsmarkets.warehouse.writer import Warehouse
+wh = Warehouse(sys.argv[1])
+for _ in range(int(sys.argv[3])):
+    assert refresh_catalog(wh, sys.argv[2])["price_snapshots"] == 25
+"""
+
+
+def test_concurrent_refreshes_from_two_processes_never_corrupt_the_catalog(filled, tmp_path):
+    catalog = str(tmp_path / "shared.duckdb")
+    refresh_catalog(filled, catalog)
+    procs = [subprocess.Popen([sys.executable, "-c", REFRESHER, filled.root, catalog, "6"]) for _ in range(2)]
+    reads = 0
+    while any(p.poll() is None for p in procs):
+        with duckdb.connect(catalog, read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM price_snapshots").fetchone() == (25,)
+        reads += 1
+        time.sleep(0.01)  # leave the two cores to the refreshers
+    assert [p.returncode for p in procs] == [0, 0]
+    assert reads > 0
+    assert describe_catalog(catalog) == [("dq_results", 0), ("price_gaps", 0), ("price_snapshots", 25)]
+    assert not [p for p in Path(tmp_path).glob(".shared.duckdb.tmp-*")]

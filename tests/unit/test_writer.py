@@ -1,0 +1,381 @@
+"""The warehouse writer's contract, on real files in tmp_path (and fsspec's memory:// store)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from newsmarkets.intervals import Interval
+from newsmarkets.warehouse.schemas import PRICE_GAPS, PRICE_SNAPSHOTS
+from newsmarkets.warehouse.storage import safe_name, storage_options_from_env
+from newsmarkets.warehouse.writer import SchemaError, Warehouse
+
+DAY = Interval.for_day("2026-01-05")
+NEXT_DAY = Interval.for_day("2026-01-06")
+T = "price_snapshots"
+
+
+def snapshots(hours, *, asset="bitcoin", day="2026-01-05", source="market_chart", price=100.0) -> pd.DataFrame:
+    """Hourly price rows for one asset, observed at ``day`` + ``hours``."""
+    observed = pd.to_datetime([f"{day}T00:00:00Z"] * len(hours), utc=True) + pd.to_timedelta(list(hours), unit="h")
+    n = len(hours)
+    return pd.DataFrame(
+        {
+            "asset_id": [asset] * n,
+            "symbol": [asset[:3]] * n,
+            "name": [asset.title()] * n,
+            "price_usd": [price + h for h in hours],
+            "market_cap_usd": [1e12] * n,
+            "volume_24h_usd": [5e9] * n,
+            "change_24h_pct": [-1.25] * n,
+            "observed_at": observed,
+            "snapshot_at": observed,
+            "source": [source] * n,
+            "ingested_at": pd.to_datetime(["2026-01-07T00:00:00Z"] * n, utc=True),
+        }
+    )
+
+
+def parquet_files(root: Path, table: str = T) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in (root / table).rglob("*.parquet"))
+
+
+@pytest.fixture
+def wh(tmp_path) -> Warehouse:
+    return Warehouse(str(tmp_path))
+
+
+# -- schema enforcement ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "mutate, column, problem",
+    [
+        (lambda df: df.drop(columns=["symbol"]), "symbol", "missing"),
+        (lambda df: df.assign(colour="red"), "colour", "not in the schema"),
+        (lambda df: df.assign(price_usd=["abc"] + [1.0] * (len(df) - 1)), "price_usd", "cannot"),
+        (lambda df: df.assign(price_usd=["1.0"] + ["abc"] * (len(df) - 1)), "price_usd", "abc"),
+        (lambda df: df.assign(observed_at=df["observed_at"].dt.tz_localize(None)), "observed_at", "naive"),
+        (lambda df: df.assign(price_usd=[np.nan] + [1.0] * (len(df) - 1)), "price_usd", "null"),
+        (lambda df: df.assign(source=[None] + ["x"] * (len(df) - 1)), "source", "null"),
+        (lambda df: df.assign(dt="2026-01-06"), "dt", "UTC date of observed_at"),
+        (lambda df: df.assign(ingested_at=pd.Timestamp("2026-01-05T00:00:00.000000001Z")), "ingested_at", "cannot"),
+    ],
+    ids=["missing", "extra", "abc-into-float", "mixed-strings", "naive-ts", "nan-price", "null-source", "wrong-dt", "nanoseconds"],
+)
+def test_schema_errors_name_table_and_column_and_write_nothing(wh, tmp_path, mutate, column, problem):
+    bad = mutate(snapshots(range(3)))
+    with pytest.raises(SchemaError) as err:
+        wh.write(T, bad, DAY)
+    message = str(err.value)
+    assert f"'{T}'" in message and f"'{column}'" in message and problem in message
+    assert parquet_files(tmp_path) == []
+
+
+def test_schema_error_is_a_value_error_and_duplicate_keys_in_batch_are_refused(wh, tmp_path):
+    batch = pd.concat([snapshots([1, 2]), snapshots([2])], ignore_index=True)
+    with pytest.raises(ValueError, match=r"'price_snapshots', key \(asset_id, observed_at, source\).*bitcoin"):
+        wh.write(T, batch, DAY)
+    assert parquet_files(tmp_path) == []
+
+
+def test_casts_to_the_exact_schema_and_computes_dt_from_utc_date(wh):
+    df = snapshots([0])
+    # 23:30 in New York on the 5th is 04:30 UTC on the 6th: the partition follows UTC.
+    local = pd.Timestamp("2026-01-05T23:30:00", tz="America/New_York")
+    df["observed_at"] = [local]
+    df["market_cap_usd"] = [int(2**40)]  # ints into float64 are fine when exact
+    df["dt"] = ["2026-01-06"]  # a dt that agrees is accepted
+    result = wh.write(T, df[list(reversed(df.columns))], DAY)  # column order does not matter
+    assert result.partitions == ["2026-01-06"]
+    out = wh.read(T)
+    assert list(out.columns) == PRICE_SNAPSHOTS.schema.names
+    assert out.loc[0, "observed_at"] == pd.Timestamp("2026-01-06T04:30:00Z")
+    assert str(out["observed_at"].dtype) == "datetime64[us, UTC]"
+    assert out.loc[0, "market_cap_usd"] == float(2**40)
+    assert out.loc[0, "dt"] == "2026-01-06"
+
+
+def test_accepts_arrow_tables_and_iso_strings_with_offsets(wh):
+    df = snapshots([0, 1])
+    df["observed_at"] = ["2026-01-05T00:00:00+00:00", "2026-01-05T02:00:00+01:00"]
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    wh.write(T, table, DAY)
+    assert wh.read(T)["observed_at"].tolist() == [pd.Timestamp("2026-01-05T00:00Z"), pd.Timestamp("2026-01-05T01:00Z")]
+
+
+def test_tiny_prices_and_null_market_caps_round_trip_exactly(wh):
+    df = snapshots([0, 1, 2, 3])
+    df["price_usd"] = [1e-8, 1.23456789012345e-8, 123456789.123456789, 5e-324]
+    df["market_cap_usd"] = [None, np.nan, 0.0, 1.5]
+    df["change_24h_pct"] = [np.nan] * 4
+    wh.write(T, df, DAY)
+    out = wh.read(T)
+    assert out["price_usd"].tolist() == df["price_usd"].tolist()  # exact, not approx
+    assert out["market_cap_usd"].isna().tolist() == [True, True, False, False]
+    assert out["market_cap_usd"].iloc[2:].tolist() == [0.0, 1.5]
+    assert out["change_24h_pct"].isna().all()
+    # NaN is stored as a real Parquet null, so every engine sees "missing".
+    file = wh.files(T)[0]
+    assert pq.read_table(file).column("market_cap_usd").null_count == 2
+
+
+# -- idempotency, stale files, duplicates across intervals --------------------------------
+
+
+def test_rewriting_an_interval_replaces_its_files_with_identical_bytes(wh, tmp_path):
+    first = wh.write(T, snapshots(range(24)), DAY)
+    before = {f: Path(f).read_bytes() for f in first.files}
+    again = wh.write(T, snapshots(range(24)).sample(frac=1, random_state=1), DAY)  # any row order
+    assert again.files == first.files and again.files_removed == []
+    assert {f: Path(f).read_bytes() for f in again.files} == before
+    out = wh.read(T)
+    assert len(out) == 24 and not out.duplicated(list(PRICE_SNAPSHOTS.key)).any()
+    assert parquet_files(tmp_path) == ["price_snapshots/dt=2026-01-05/part-20260105T000000Z-20260106T000000Z.parquet"]
+
+    changed = wh.write(T, snapshots(range(12), price=7.0), DAY)
+    assert changed.rows_written == 12
+    assert wh.read(T)["price_usd"].tolist() == [7.0 + h for h in range(12)]
+
+
+def test_files_of_partitions_the_interval_no_longer_touches_are_removed(wh, tmp_path):
+    two_days = Interval(DAY.start, NEXT_DAY.end)
+    both = pd.concat([snapshots([1, 2]), snapshots([3], day="2026-01-06")], ignore_index=True)
+    first = wh.write(T, both, two_days)
+    assert first.partitions == ["2026-01-05", "2026-01-06"]
+    other = wh.write(T, snapshots([5], day="2026-01-06", asset="ethereum"), NEXT_DAY)
+
+    again = wh.write(T, snapshots([1, 2]), two_days)
+    assert again.partitions == ["2026-01-05"]
+    assert again.files_removed == [str(tmp_path / "price_snapshots/dt=2026-01-06" / f"part-{two_days.key}.parquet")]
+    assert Path(other.files[0]).exists()  # another interval's file is never touched
+    assert wh.partitions(T) == ["2026-01-05", "2026-01-06"]
+    assert sorted(wh.read(T, dts=["2026-01-06"])["asset_id"]) == ["ethereum"]
+
+
+def test_keys_another_interval_already_holds_are_dropped_and_counted(wh):
+    hourly = Interval(DAY.start + timedelta(hours=2), DAY.start + timedelta(hours=3))
+    wh.write(T, snapshots([2], price=1.0), hourly)
+    daily = wh.write(T, snapshots(range(4), price=9.0), DAY)
+    assert daily.duplicates_dropped == 1 and daily.rows_written == 3
+    out = wh.read(T)
+    assert len(out) == 4 and not out.duplicated(list(PRICE_SNAPSHOTS.key)).any()
+    assert out.set_index(out["observed_at"].dt.hour)["price_usd"].to_dict() == {0: 9.0, 1: 10.0, 2: 3.0, 3: 12.0}
+    # Rewriting the first interval keeps its row: the first writer wins, stably.
+    again = wh.write(T, snapshots([2], price=1.0), hourly)
+    assert again.duplicates_dropped == 0 and len(wh.read(T)) == 4
+    # A different source at the same instant is a different key.
+    first_hour = Interval(DAY.start, DAY.start + timedelta(hours=1))
+    assert wh.write(T, snapshots([2], source="markets"), first_hour).rows_written == 1
+
+
+def test_batch_entirely_held_elsewhere_writes_no_file_and_removes_the_old_one(wh):
+    wh.write(T, snapshots([1]), DAY)
+    hourly = Interval(DAY.start + timedelta(hours=1), DAY.start + timedelta(hours=2))
+    result = wh.write(T, snapshots([1]), hourly)
+    assert (result.rows_written, result.duplicates_dropped, result.files, result.partitions) == (0, 1, [], [])
+    assert len(wh.files(T)) == 1
+
+
+@pytest.mark.parametrize("empty", [pd.DataFrame(), snapshots([]), pa.Table.from_pandas(snapshots([]), preserve_index=False)],
+                         ids=["no-columns", "typed-frame", "arrow"])
+def test_an_empty_batch_removes_the_intervals_files_only(wh, empty):
+    mine = wh.write(T, snapshots([1, 2]), DAY)
+    theirs = wh.write(T, snapshots([3], day="2026-01-06"), NEXT_DAY)
+    result = wh.write(T, empty, DAY)
+    assert result.rows_written == 0 and result.files == [] and result.files_removed == mine.files
+    assert wh.files(T) == theirs.files
+    assert wh.partitions(T) == ["2026-01-06"]
+
+
+# -- files on disk ------------------------------------------------------------------------
+
+
+def test_parquet_files_are_zstd_sorted_by_key_with_table_metadata_and_no_dt_column(wh):
+    df = pd.concat([snapshots([3, 1], asset="solana"), snapshots([2, 0])], ignore_index=True)
+    path = wh.write(T, df, DAY).files[0]
+    meta = pq.ParquetFile(path)
+    assert meta.metadata.row_group(0).column(0).compression == "ZSTD"
+    kv = meta.schema_arrow.metadata
+    assert kv[b"newsmarkets.description"].decode() == PRICE_SNAPSHOTS.description
+    assert kv[b"newsmarkets.interval"].decode() == DAY.key
+    table = pq.read_table(path)
+    assert "dt" not in table.column_names
+    assert table.schema.field("price_usd").nullable is False
+    keys = list(zip(table["asset_id"].to_pylist(), table["observed_at"].to_pylist()))
+    assert keys == sorted(keys)
+
+
+def test_temp_files_are_invisible_and_only_stale_ones_are_swept(wh, tmp_path):
+    wh.write(T, snapshots([1]), DAY)
+    part = tmp_path / "price_snapshots" / "dt=2026-01-05"
+    young = part / f".tmp-{uuid.uuid4().hex}.parquet.partial"
+    old = part / f".tmp-{uuid.uuid4().hex}.parquet.partial"
+    for leftover in (young, old):
+        leftover.write_bytes(b"PAR1 half a file")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    assert len(wh.read(T)) == 1 and wh.partitions(T) == ["2026-01-05"]
+
+    wh.write(T, snapshots([4], asset="ethereum"), Interval(DAY.start, DAY.start + timedelta(hours=6)))
+    assert young.exists() and not old.exists()
+    assert len(wh.read(T)) == 2
+
+
+def test_partition_file_name_comes_from_the_interval(wh, tmp_path):
+    interval = Interval(datetime(2026, 1, 5, 6, tzinfo=timezone.utc), datetime(2026, 1, 5, 7, tzinfo=timezone.utc))
+    wh.write(T, snapshots([6]), interval)
+    assert parquet_files(tmp_path) == ["price_snapshots/dt=2026-01-05/part-20260105T060000Z-20260105T070000Z.parquet"]
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def test_read_of_a_missing_table_is_an_empty_frame_typed_like_a_full_one(wh):
+    empty = wh.read("price_gaps")
+    assert list(empty.columns) == PRICE_GAPS.schema.names and len(empty) == 0
+    gaps = pd.DataFrame(
+        {
+            "asset_id": ["bitcoin"],
+            "gap_start_at": [pd.Timestamp("2026-01-05T03:00Z")],
+            "gap_end_at": [pd.Timestamp("2026-01-05T05:00Z")],
+            "expected_points": [2],
+            "received_points": [0],
+            "reason": ["missing_hours"],
+            "source": ["market_chart"],
+            "run_id": ["r1"],
+            "ingested_at": [pd.Timestamp("2026-01-07T00:00Z")],
+        }
+    )
+    wh.write("price_gaps", gaps, DAY)
+    full = wh.read("price_gaps")
+    assert empty.dtypes.to_dict() == full.dtypes.to_dict()
+    assert str(full["expected_points"].dtype) == "int64"
+
+
+def test_read_filters_partitions_and_columns(wh):
+    wh.write(T, pd.concat([snapshots([1]), snapshots([1], day="2026-01-06")]), Interval(DAY.start, NEXT_DAY.end))
+    out = wh.read(T, dts=["2026-01-06", "2026-01-09"], columns=["price_usd", "dt"])
+    assert list(out.columns) == ["price_usd", "dt"] and out.to_dict("records") == [{"price_usd": 101.0, "dt": "2026-01-06"}]
+    with pytest.raises(SchemaError, match="'volume'"):
+        wh.read(T, columns=["volume"])
+    with pytest.raises(KeyError, match="unknown table 'prices'"):
+        wh.read("prices")
+
+
+# -- staging and quarantine ---------------------------------------------------------------------
+
+
+def test_stage_and_load_round_trip_keeping_what_the_quality_gate_must_see(wh, tmp_path):
+    df = pd.concat([snapshots([1, 2]), snapshots([2])], ignore_index=True)  # a duplicate key
+    df.loc[0, "price_usd"] = np.nan  # a null the gate must report
+    run_id = "scheduled__2026-01-05T00:00:00+00:00"
+    path = wh.stage(T, df, DAY, run_id)
+    assert path == str(tmp_path / "_staging" / T / DAY.key / f"{safe_name(run_id)}.parquet")
+    assert ":" not in Path(path).name and "+" not in Path(path).name
+    loaded = wh.load_staged(T, path)
+    assert len(loaded) == 3 and loaded["price_usd"].isna().sum() == 1
+    assert loaded["dt"].tolist() == ["2026-01-05"] * 3
+    assert loaded.drop(columns="dt").astype(object).where(loaded.notna(), None).to_dict("records") == (
+        df.astype(object).where(df.notna(), None).to_dict("records")
+    )
+    assert wh.files(T) == []  # staging never publishes
+    with pytest.raises(SchemaError, match="'price_usd'"):
+        wh.stage(T, df.assign(price_usd="abc"), DAY, run_id)
+    with pytest.raises(ValueError, match="not a staged batch of table 'price_gaps'"):
+        wh.load_staged("price_gaps", path)
+    with pytest.raises(ValueError, match="not a staged batch"):
+        wh.load_staged(T, str(tmp_path / "_staging" / "elsewhere.parquet"))
+
+
+def test_quarantine_keeps_data_and_report_even_when_data_breaks_the_schema(wh, tmp_path):
+    report = {"success": False, "failed": ["expect_column_values_to_be_between(price_usd)"],
+              "observed": np.float64(np.nan), "at": datetime(2026, 1, 5, tzinfo=timezone.utc), "rows": np.int64(3)}
+    folder = wh.quarantine(T, snapshots([1, 2, 3]), DAY, "manual__1", report)
+    assert folder == str(tmp_path / "_quarantine" / T / DAY.key / "manual__1")
+    saved = json.loads((Path(folder) / "validation.json").read_text())
+    assert saved == {"success": False, "failed": ["expect_column_values_to_be_between(price_usd)"],
+                     "observed": "nan", "at": "2026-01-05T00:00:00+00:00", "rows": 3}
+    data = pq.read_table(Path(folder) / "data.parquet")
+    assert data.num_rows == 3 and data.schema.field("observed_at").type == pa.timestamp("us", tz="UTC")
+    assert data.schema.metadata[b"newsmarkets.conformed"] == b"true"
+
+    broken = snapshots([1, 2]).assign(price_usd=["abc", 2.0], colour=["red", "blue"])
+    folder = wh.quarantine(T, broken, DAY, "manual__2", {"schema_error": "price_usd"})
+    kept = pq.read_table(Path(folder) / "data.parquet")
+    assert kept.column("price_usd").to_pylist() == ["abc", "2.0"] and "colour" in kept.column_names
+    assert kept.schema.metadata[b"newsmarkets.conformed"] == b"false"
+    assert wh.files(T) == []
+
+
+def test_safe_names_are_visible_and_distinct():
+    assert safe_name("manual__x") == "manual__x"
+    a, b = safe_name("run:1"), safe_name("run+1")
+    assert a != b and a.startswith("run_1-") and b.startswith("run_1-")
+    assert not safe_name("../..").startswith(".")
+    with pytest.raises(ValueError):
+        safe_name("")
+
+
+# -- roots and configuration ---------------------------------------------------------------------
+
+
+def test_file_urls_and_relative_paths_address_the_same_absolute_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Warehouse("file://" + str(tmp_path / "wh")).write(T, snapshots([1]), DAY)
+    relative = Warehouse("wh")
+    assert relative.root == str(tmp_path / "wh")
+    assert len(relative.read(T)) == 1
+
+
+def test_object_store_code_path_on_fsspec_memory():
+    root = f"memory://wh-{uuid.uuid4().hex}"
+    store = Warehouse(root)
+    first = store.write(T, snapshots(range(3)), DAY)
+    assert first.files[0].startswith("memory://") and first.files[0].endswith(f"dt=2026-01-05/part-{DAY.key}.parquet")
+    store.write(T, snapshots([2, 5]), Interval(DAY.start, DAY.start + timedelta(hours=12)))
+    assert len(store.read(T)) == 4
+    assert store.write(T, pd.DataFrame(), DAY).files_removed == first.files
+    assert len(store.read(T)) == 1
+    staged = store.stage(T, snapshots([1]), DAY, "r")
+    assert len(store.load_staged(T, staged)) == 1
+
+
+def test_from_config_and_s3_options_from_env(tmp_path):
+    from newsmarkets.config import load_config
+
+    cfg = load_config()
+    wh = Warehouse.from_config(cfg)
+    assert wh.root == str(Path(cfg.warehouse).resolve())
+    env = {"NEWSMARKETS_S3_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
+    assert storage_options_from_env("s3://bucket/prefix", env) == {"endpoint_url": "http://127.0.0.1:9000", "key": "k", "secret": "s"}
+    assert storage_options_from_env(str(tmp_path), env) == {}
+
+
+def test_nullable_columns_keep_schema_dtypes_and_read_output_writes_back_unchanged(wh):
+    empty = wh.read("dq_results")
+    results = pd.DataFrame({
+        "table_name": [T, T], "interval_start_at": [DAY.start] * 2, "interval_end_at": [DAY.end] * 2,
+        "suite": ["prices"] * 2, "expectation": ["not_null(price_usd)", "unique(key)"], "severity": ["critical", "warning"],
+        "success": [True, False], "observed_value": [None, '{"x": 1}'], "unexpected_count": [None, 2], "row_count": [3, 3],
+        "is_published": [True, True], "run_id": ["r1", "r1"], "validated_at": [DAY.end] * 2,
+    })
+    wh.write("dq_results", results, DAY)
+    full = wh.read("dq_results")
+    assert full.dtypes.to_dict() == empty.dtypes.to_dict()
+    assert str(full["observed_value"].dtype) == "str" and str(full["unexpected_count"].dtype) == "Int64"
+    assert full["unexpected_count"].isna().tolist() == [True, False]
+    # What read() returns is a valid batch: writing it back changes nothing.
+    before = Path(wh.files("dq_results")[0]).read_bytes()
+    assert wh.write("dq_results", full, DAY).rows_written == 2
+    assert Path(wh.files("dq_results")[0]).read_bytes() == before
