@@ -1,0 +1,172 @@
+"""Expectation suites, one builder per table, defined once.
+
+A builder takes the batch's parameters (its interval, how many assets the
+config expects, the source) and returns a Great Expectations
+``ExpectationSuite``. Every expectation carries
+``meta={"severity": "critical" | "warning", "why": ...}`` (mirrored in GX's own
+``severity`` field): a critical failure quarantines the batch, a warning is
+recorded and logged but the batch is published.
+
+Great Expectations takes seconds to import, so it is imported inside the
+builders, never when this module is imported (DAG files may import it).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Callable
+
+from newsmarkets.intervals import Interval
+from newsmarkets.quality.results import SEVERITIES, expectation_label
+from newsmarkets.warehouse.schemas import PRICE_GAPS, PRICE_SNAPSHOTS, TableSpec
+
+PRICE_SOURCES = ("markets", "market_chart")
+GAP_REASONS = ("no_data", "missing_hours", "fetch_failed")
+# CoinGecko symbols are short lower-case tickers; a few carry '.', '-', '_' or '$'.
+SYMBOL_REGEX = r"^[a-z0-9.\-_$]+$"
+# A 24 h change below -100 % is impossible; above +10000 % is almost surely a unit error.
+CHANGE_24H_PCT_RANGE = (-100.0, 10_000.0)
+
+
+class SuiteDefinitionError(ValueError):
+    """A suite builder was given parameters that cannot describe a valid batch."""
+
+
+def _required_columns(spec: TableSpec) -> list[str]:
+    # The writer computes the partition column, so batches need not carry it.
+    return [f.name for f in spec.schema if not f.nullable and f.name != spec.partition_by]
+
+
+class _SuiteBuilder:
+    """Collects expectations with severity and reason, refusing duplicate labels."""
+
+    def __init__(self, name: str) -> None:
+        from newsmarkets.quality.gate import gx_context, load_gx
+
+        gx = load_gx()
+        gx_context()  # GX refuses to build a suite before a context exists
+        import great_expectations.expectations as gxe
+
+        self._gxe = gxe
+        self.suite = gx.ExpectationSuite(name=name)
+        self._labels: set[str] = set()
+
+    def add(self, kind: str, *, severity: str, why: str, check: str | None = None, **kwargs: Any) -> None:
+        if severity not in SEVERITIES:
+            raise SuiteDefinitionError(f"suite {self.suite.name!r}: severity {severity!r} is not one of {SEVERITIES}")
+        meta = {"severity": severity, "why": why, **({"check": check} if check else {})}
+        expectation = getattr(self._gxe, kind)(**kwargs, meta=meta, severity=severity)
+        # dq_results is keyed by label, so two expectations must never share one.
+        label = expectation_label(expectation.expectation_type, kwargs, meta)
+        if label in self._labels:
+            raise SuiteDefinitionError(f"suite {self.suite.name!r}: two expectations are both labelled {label}; give one a check=")
+        self._labels.add(label)
+        self.suite.add_expectation(expectation)
+
+    def not_null(self, columns: list[str], *, why: str) -> None:
+        for column in columns:
+            self.add("ExpectColumnValuesToNotBeNull", column=column, severity="critical", why=why)
+
+
+def _window(interval: Interval, tolerance: timedelta) -> tuple:
+    if not isinstance(tolerance, timedelta) or tolerance < timedelta(0):
+        raise SuiteDefinitionError(f"tolerance must be a non-negative timedelta, got {tolerance!r}")
+    return interval.start - tolerance, interval.end + tolerance
+
+
+def price_snapshots_suite(
+    *,
+    interval: Interval,
+    expected_assets: int,
+    tolerance: timedelta,
+    source: str,
+    max_points_per_asset: int = 1,
+) -> Any:
+    """Suite for one ``price_snapshots`` batch of a single ``source``.
+
+    ``max_points_per_asset``: the most rows one asset may have in the batch
+    (1 for a ``markets`` snapshot; for ``market_chart`` the interval divided by
+    the finest step the provider returns).
+    """
+    if source not in PRICE_SOURCES:
+        raise SuiteDefinitionError(f"source must be one of {PRICE_SOURCES}, got {source!r}")
+    if isinstance(expected_assets, bool) or not isinstance(expected_assets, int) or expected_assets < 1:
+        raise SuiteDefinitionError(f"expected_assets must be a positive integer, got {expected_assets!r}")
+    if isinstance(max_points_per_asset, bool) or not isinstance(max_points_per_asset, int) or max_points_per_asset < 1:
+        raise SuiteDefinitionError(f"max_points_per_asset must be a positive integer, got {max_points_per_asset!r}")
+    if source == "markets" and max_points_per_asset != 1:
+        raise SuiteDefinitionError(f"a markets snapshot has one row per asset; max_points_per_asset={max_points_per_asset}")
+    earliest, latest = _window(interval, tolerance)
+
+    s = _SuiteBuilder(f"{PRICE_SNAPSHOTS.name}.{source}")
+    s.not_null(_required_columns(PRICE_SNAPSHOTS), why="required by the table schema; the writer would refuse the batch")
+    s.add("ExpectColumnValuesToBeBetween", column="price_usd", min_value=0, strict_min=True, severity="critical",
+          why="a price of zero or below is a provider error, never a market price")
+    s.add("ExpectCompoundColumnsToBeUnique", column_list=list(PRICE_SNAPSHOTS.key), severity="critical",
+          why="the table key; a duplicate would make prices ambiguous")
+    s.add("ExpectColumnValuesToBeBetween", column="observed_at", min_value=earliest, max_value=latest,
+          severity="critical",
+          why=f"observations must fall in the run's interval {interval} give or take {tolerance}; "
+              "anything else is stale or mis-dated data")
+    s.add("ExpectColumnValuesToMatchRegex", column="symbol", regex=SYMBOL_REGEX, severity="critical",
+          why="symbols are stored lower-case so joins on symbol never miss")
+    s.add("ExpectColumnValuesToBeInSet", column="source", value_set=[source], severity="critical",
+          why=f"this batch is the {source} source; row-count limits assume it")
+    s.add("ExpectTableRowCountToBeBetween", min_value=1, max_value=expected_assets * max_points_per_asset,
+          check="non_empty_within_max", severity="critical",
+          why=f"an empty batch or more than {expected_assets} assets x {max_points_per_asset} point(s) "
+              "means a broken fetch or duplicated pages")
+    if source == "markets":
+        s.add("ExpectTableRowCountToBeBetween", min_value=expected_assets, check="all_expected_assets",
+              severity="warning", why="an asset is missing from the snapshot; price_gaps records it")
+    else:
+        s.add("ExpectColumnUniqueValueCountToBeBetween", column="asset_id", min_value=expected_assets,
+              severity="warning", why="an asset has no history points this interval; price_gaps records it")
+    s.add("ExpectColumnValuesToBeBetween", column="market_cap_usd", min_value=0, severity="warning",
+          why="a negative market cap is a provider error; the price itself may still be right")
+    s.add("ExpectColumnValuesToBeBetween", column="volume_24h_usd", min_value=0, severity="warning",
+          why="a negative volume is a provider error; the price itself may still be right")
+    low, high = CHANGE_24H_PCT_RANGE
+    s.add("ExpectColumnValuesToBeBetween", column="change_24h_pct", min_value=low, max_value=high,
+          severity="warning", why="a 24 h change outside -100 %..+10000 % is almost surely a unit error")
+    return s.suite
+
+
+def price_gaps_suite(*, interval: Interval, tolerance: timedelta = timedelta(0)) -> Any:
+    """Suite for one ``price_gaps`` batch (may be empty: no gaps is the good case)."""
+    earliest, latest = _window(interval, tolerance)
+    s = _SuiteBuilder(PRICE_GAPS.name)
+    s.not_null(_required_columns(PRICE_GAPS), why="required by the table schema; the writer would refuse the batch")
+    s.add("ExpectCompoundColumnsToBeUnique", column_list=list(PRICE_GAPS.key), severity="critical",
+          why="the table key; one gap per asset, start and source")
+    s.add("ExpectColumnPairValuesAToBeGreaterThanB", column_A="gap_end_at", column_B="gap_start_at",
+          or_equal=False, severity="critical", why="a gap must span a positive time")
+    for column in ("gap_start_at", "gap_end_at"):
+        s.add("ExpectColumnValuesToBeBetween", column=column, min_value=earliest, max_value=latest,
+              severity="critical", why=f"gaps are found inside the run's interval {interval}")
+    s.add("ExpectColumnValuesToBeBetween", column="expected_points", min_value=1, severity="critical",
+          why="a gap stands for at least one missing point")
+    s.add("ExpectColumnValuesToBeBetween", column="received_points", min_value=0, severity="critical",
+          why="a count of received points cannot be negative")
+    s.add("ExpectColumnValuesToBeInSet", column="reason", value_set=list(GAP_REASONS), severity="critical",
+          why="downstream reports group gaps by these reasons")
+    s.add("ExpectColumnValuesToBeInSet", column="source", value_set=list(PRICE_SOURCES), severity="critical",
+          why="gaps belong to a known price source")
+    s.add("ExpectColumnPairValuesAToBeGreaterThanB", column_A="expected_points", column_B="received_points",
+          or_equal=False, severity="warning", why="a 'gap' that received every expected point is not a gap")
+    return s.suite
+
+
+SUITES: dict[str, Callable[..., Any]] = {
+    PRICE_SNAPSHOTS.name: price_snapshots_suite,
+    PRICE_GAPS.name: price_gaps_suite,
+}
+
+
+def suite_for(table: str, **params: Any) -> Any:
+    """The suite of ``table`` for a batch with ``params`` (the builder's keyword arguments)."""
+    try:
+        builder = SUITES[table]
+    except KeyError:
+        raise SuiteDefinitionError(f"no expectation suite for table {table!r} (known: {', '.join(sorted(SUITES))})") from None
+    return builder(**params)
