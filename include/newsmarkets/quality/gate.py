@@ -152,25 +152,13 @@ def validate_frame(
 
 
 def _record(warehouse: Any, outcome: ValidationOutcome, *, is_published: bool) -> int:
-    """Add this batch's rows to ``dq_results`` without losing other tables' or runs' rows.
+    """Write this batch's rows to ``dq_results``, one file per (interval, table, run).
 
-    ``Warehouse.write`` keeps one file per (table, interval), so the file for
-    this interval is rewritten with the rows already in it (other tables, other
-    runs) plus ours; a retry of the same run replaces its own earlier rows.
-    Not safe against two *concurrent* validations of the same interval; a
-    per-writer file tag in ``Warehouse.write`` would remove the read-back.
+    The file tag keeps other tables' and runs' results for the same interval
+    untouched, while a retry of the same run replaces its own earlier rows.
     """
-    interval = outcome.interval
     ours = dq_rows(outcome, is_published=is_published)
-    existing = warehouse.read(DQ_RESULTS.name, dts=[interval.start.date().isoformat()])
-    if len(existing):
-        same_interval = (existing["interval_start_at"] == pd.Timestamp(interval.start)) & (
-            existing["interval_end_at"] == pd.Timestamp(interval.end)
-        )
-        replaced = (existing["table_name"] == outcome.table) & (existing["run_id"] == outcome.run_id)
-        kept = existing[same_interval & ~replaced].drop(columns=[DQ_RESULTS.partition_by])
-        ours = pd.concat([kept.astype(ours.dtypes.to_dict()), ours], ignore_index=True)
-    warehouse.write(DQ_RESULTS.name, ours, interval)
+    warehouse.write(DQ_RESULTS.name, ours, outcome.interval, file_tag=f"{outcome.table}-{outcome.run_id}")
     return len(ours)
 
 

@@ -211,11 +211,16 @@ class Warehouse:
         dataset = ds.dataset(files, schema=key_schema, format="parquet", filesystem=self.storage.arrow_fs)
         return dataset.to_table(columns=list(spec.key))
 
-    def write(self, table: str, data: Batch, interval: Interval) -> WriteResult:
-        """Publish ``data`` as interval ``interval``'s rows of ``table`` (see the module docstring)."""
+    def write(self, table: str, data: Batch, interval: Interval, *, file_tag: str | None = None) -> WriteResult:
+        """Publish ``data`` as interval ``interval``'s rows of ``table`` (see the module docstring).
+
+        ``file_tag`` splits one interval's rows into several independently
+        replaced files (``part-<interval>-<tag>.parquet``): ``dq_results`` tags
+        by table and run so validations of one interval never overwrite each other.
+        """
         spec = table_spec(table)
         batch = sort_by_key(conform(spec, data), spec.key)
-        own_name = f"part-{interval.key}.parquet"
+        own_name = f"part-{interval.key}-{safe_name(file_tag)}.parquet" if file_tag else f"part-{interval.key}.parquet"
         result = WriteResult(table=spec.name, interval_key=interval.key, rows_written=0)
         schema = file_schema(spec, interval=interval.key)
         with self.storage.lock(spec.name):
