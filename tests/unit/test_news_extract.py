@@ -1,0 +1,260 @@
+"""extract_article on small generated pages: body cleaning, metadata and publish-time rules."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from newsmarkets.news.extract import ArticleRecord, ExtractionError, extract_article
+
+URL = "https://www.example-news.com/markets/2026/01/05/story?utm_source=x"
+FETCHED = datetime(2026, 1, 6, 12, 0, tzinfo=timezone.utc)
+
+P1 = ("The central bank kept its benchmark rate unchanged on Monday, citing a slower decline in services "
+      "inflation than officials had expected at the start of the quarter.")
+P2 = ("Traders had priced in a small chance of a cut, and short-dated government bond yields rose modestly "
+      "after the statement was published in the early afternoon.")
+P3 = ("Several members of the committee said they wanted to see two more months of data before changing "
+      "course, according to minutes released alongside the decision.")
+STORY = [P1, P2, P3]
+
+
+def page(head: str = "", header: str = "", story: str | None = None, extra: str = "", lang: str = "en") -> str:
+    story_html = story if story is not None else "".join(f"<p>{p}</p>" for p in STORY)
+    return f"""<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>Rates on hold | Example</title>{head}</head>
+<body><header class="site-header"><nav><ul><li><a href="/">Home</a></li><li><a href="/m">Markets</a></li></ul></nav></header>
+<article><header><h1>Rates on hold as inflation lingers</h1>{header}</header>
+<div class="article-body">{story_html}</div></article>{extra}
+<footer><p>© 2026 Example Media. All rights reserved.</p></footer></body></html>"""
+
+
+def ld(obj: dict | list) -> str:
+    return f'<script type="application/ld+json">{json.dumps(obj)}</script>'
+
+
+def test_record_fields_and_json_friendly_dict():
+    head = (
+        ld({"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Rates on hold as inflation lingers",
+            "datePublished": "2026-01-05T09:30:45+01:00", "dateModified": "2026-01-05T11:02:00+01:00",
+            "author": [{"@type": "Person", "name": "Ana Writer"}, {"@type": "Person", "name": "Ben Reporter"}],
+            "articleSection": "Markets", "inLanguage": "en-GB"})
+        + '<link rel="canonical" href="https://www.example-news.com/markets/2026/01/05/story">'
+        + '<meta name="description" content="The bank held rates.">'
+    )
+    record = extract_article(page(head=head), URL, fetched_at=FETCHED)
+    assert isinstance(record, ArticleRecord)
+    assert record.title == "Rates on hold as inflation lingers"
+    assert record.body.split("\n") == STORY
+    assert record.published_at == datetime(2026, 1, 5, 8, 30, tzinfo=timezone.utc)  # to the minute, UTC
+    assert record.published_at_source == "json-ld"
+    assert record.updated_at == datetime(2026, 1, 5, 10, 2, tzinfo=timezone.utc)
+    assert record.authors == ["Ana Writer", "Ben Reporter"]
+    assert record.canonical_url == "https://www.example-news.com/markets/2026/01/05/story"
+    assert record.language == "en"
+    assert record.section == "Markets"
+    assert record.description == "The bank held rates."
+    assert record.word_count == sum(len(p.split()) for p in STORY)
+    as_dict = record.to_dict()
+    assert json.loads(json.dumps(as_dict)) == as_dict
+    assert as_dict["published_at"] == "2026-01-05T08:30:00+00:00"
+
+
+def test_json_ld_inside_graph_and_blogposting_type():
+    head = ld({"@context": "https://schema.org", "@graph": [
+        {"@type": "WebSite", "name": "Example"},
+        {"@type": ["BlogPosting"], "headline": "Graph headline", "datePublished": "2026-01-04T22:15:00Z"},
+    ]})
+    record = extract_article(page(head=head), URL, fetched_at=FETCHED)
+    assert (record.published_at, record.published_at_source) == (datetime(2026, 1, 4, 22, 15, tzinfo=timezone.utc), "json-ld")
+    assert record.title == "Graph headline"
+
+
+def test_json_ld_beats_meta_and_meta_beats_feed():
+    head = ld({"@type": "NewsArticle", "datePublished": "2026-01-05T07:00:00Z"}) + \
+        '<meta property="article:published_time" content="2026-01-05T08:00:00Z">'
+    feed = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    assert extract_article(page(head=head), URL, feed_published_at=feed).published_at.hour == 7
+    meta_only = '<meta property="article:published_time" content="2026-01-05T08:00:00Z">'
+    record = extract_article(page(head=meta_only), URL, feed_published_at=feed)
+    assert (record.published_at.hour, record.published_at_source) == (8, "meta")
+
+
+def test_future_json_ld_date_falls_back_to_next_source():
+    head = ld({"@type": "NewsArticle", "datePublished": "2026-02-01T00:00:00Z"}) + \
+        '<meta property="article:published_time" content="2026-01-05T08:00:00Z">'
+    record = extract_article(page(head=head), URL, fetched_at=FETCHED)
+    assert (record.published_at, record.published_at_source) == (datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc), "meta")
+
+
+def test_every_source_in_the_future_gives_none():
+    head = '<meta property="article:published_time" content="2026-03-01T08:00:00Z">'
+    record = extract_article(page(head=head), URL, fetched_at=FETCHED,
+                             feed_published_at=datetime(2026, 3, 2, tzinfo=timezone.utc))
+    assert record.published_at is None and record.published_at_source is None
+
+
+def test_header_time_element_and_itemprop():
+    header = '<p class="byline">By Ana Writer · <time datetime="2026-01-05T15:45:00+02:00">Jan 5</time></p>'
+    record = extract_article(page(header=header), URL, fetched_at=FETCHED)
+    assert (record.published_at, record.published_at_source) == (datetime(2026, 1, 5, 13, 45, tzinfo=timezone.utc), "meta")
+    itemprop = '<span itemprop="datePublished" content="2026-01-05T06:05:00Z">5 Jan</span>'
+    assert extract_article(page(header=itemprop), URL).published_at == datetime(2026, 1, 5, 6, 5, tzinfo=timezone.utc)
+
+
+def test_time_elements_in_related_lists_are_ignored():
+    related = ('<section class="related-articles"><ul><li><a href="/x">Older story about rates and banks</a>'
+               '<time datetime="2025-12-01T10:00:00Z">Dec 1</time></li><li><a href="/y">Another older story</a></li>'
+               '<li><a href="/z">A third older story here</a></li></ul></section>')
+    # inside the <article>, where header <time> elements are otherwise believed
+    story = "".join(f"<p>{p}</p>" for p in STORY) + related
+    record = extract_article(page(story=story), URL, fetched_at=FETCHED)
+    assert record.published_at is None
+    assert "older story" not in record.body
+
+
+def test_feed_and_sitemap_dates_are_the_third_choice():
+    feed = datetime(2026, 1, 5, 9, 0, 59, tzinfo=timezone.utc)
+    record = extract_article(page(), URL, feed_published_at=feed, fetched_at=FETCHED)
+    assert (record.published_at, record.published_at_source) == (datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc), "feed")
+    record = extract_article(page(), URL, feed_published_at=feed, feed_date_source="sitemap")
+    assert record.published_at_source == "sitemap"
+
+
+@pytest.mark.parametrize(
+    "printed, tz, expected",
+    [
+        ("January 5, 2026 at 3:45 PM", "America/New_York", datetime(2026, 1, 5, 20, 45, tzinfo=timezone.utc)),
+        ("05.01.2026 15:45", "Europe/Berlin", datetime(2026, 1, 5, 14, 45, tzinfo=timezone.utc)),
+        ("5 January 2026, 15:45 UTC", "Asia/Tokyo", datetime(2026, 1, 5, 15, 45, tzinfo=timezone.utc)),
+        ("Jan. 5, 2026 3:45 p.m. ET", "UTC", datetime(2026, 1, 5, 20, 45, tzinfo=timezone.utc)),
+    ],
+)
+def test_visible_byline_dates_in_the_source_timezone(printed, tz, expected):
+    header = f'<div class="article-date">Published {printed}</div>'
+    record = extract_article(page(header=header), URL, source_timezone=tz, fetched_at=FETCHED)
+    assert (record.published_at, record.published_at_source) == (expected, "visible-text")
+
+
+def test_visible_updated_label_goes_to_updated_at():
+    header = ('<div class="meta"><span class="date">Published 05.01.2026 10:00</span> '
+              '<span class="date">Updated 05.01.2026 12:30</span></div>')
+    record = extract_article(page(header=header), URL, source_timezone="Europe/Berlin", fetched_at=FETCHED)
+    assert record.published_at == datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    assert record.updated_at == datetime(2026, 1, 5, 11, 30, tzinfo=timezone.utc)
+
+
+def test_naive_structured_times_use_source_timezone():
+    head = '<meta property="article:published_time" content="2026-01-05T10:00:00">'
+    record = extract_article(page(head=head), URL, source_timezone="Asia/Tokyo")
+    assert record.published_at == datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)
+
+
+def test_no_date_anywhere_gives_none():
+    record = extract_article(page(), URL)
+    assert record.published_at is None and record.published_at_source is None and record.updated_at is None
+
+
+def test_boilerplate_removed_and_story_kept():
+    story = (
+        f"<p>{P1}</p>"
+        "<div class='price-ticker'><span>BTC $97,123 +2.1%</span><span>ETH $3,301 -0.4%</span><span>SOL $201.50 +5.0%</span></div>"
+        f"<p>{P2}</p>"
+        "<p><strong>Read more:</strong> <a href='/other'>Why bond traders are nervous about the spring</a></p>"
+        "<div class='share-bar'><a href='#'>Share on X</a> <a href='#'>Share on Facebook</a></div>"
+        "<div class='newsletter-signup'><p>Sign up for our morning briefing and get the top stories every day before the markets open.</p></div>"
+        f"<p>{P3}</p>"
+        "<p>BTC $97,123 +2.1% ETH $3,301 -0.4% XRP $2.41 +0.8%</p>"
+        "<p><a href='https://wire.example.org/x'>Source link</a></p>"
+    )
+    extra = ("<div id='cookie-consent'><p>We use cookies to personalise content and ads. By continuing you agree "
+             "to the use of cookies on this website.</p></div>"
+             "<div class='box'><ul><li><a href='/1'>Headline one about markets today</a></li>"
+             "<li><a href='/2'>Headline two about other markets</a></li><li><a href='/3'>Headline three</a></li></ul></div>")
+    record = extract_article(page(story=story, extra=extra), URL)
+    assert record.body.split("\n") == STORY
+
+
+def test_story_inside_a_wrapper_with_boilerplate_class_name_survives():
+    html = f"""<html><body><div class="layout has-sidebar"><h1>Title here</h1>
+    {''.join(f'<p>{p}</p>' for p in STORY)}
+    <div class="sidebar"><p>Most popular this week: a list of other things you might like to read.</p></div></div></body></html>"""
+    record = extract_article(html, URL)
+    for p in STORY:
+        assert p in record.body
+    assert "Most popular" not in record.body
+
+
+def test_long_prose_starting_like_a_promo_is_kept():
+    prose = ("More from the minutes: officials debated whether the labour market had cooled enough to justify a "
+             "cut, and a minority argued that waiting another meeting would risk falling behind events.")
+    record = extract_article(page(story="".join(f"<p>{p}</p>" for p in [P1, prose, P2])), URL)
+    assert prose in record.body
+
+
+def test_repeated_headline_line_is_dropped():
+    story = "<p>Rates on hold as inflation lingers</p>" + "".join(f"<p>{p}</p>" for p in STORY)
+    record = extract_article(page(story=story), URL)
+    assert not record.body.startswith("Rates on hold")
+
+
+def test_authors_from_meta_and_title_fallbacks():
+    head = '<meta name="author" content="Ana Writer, Ben Reporter">'
+    html = page(head=head).replace("<h1>Rates on hold as inflation lingers</h1>", "")
+    record = extract_article(html, URL)
+    assert record.authors == ["Ana Writer", "Ben Reporter"]
+    assert record.title == "Rates on hold | Example"  # <title> is the last resort
+
+
+def test_canonical_hint_on_another_domain_is_ignored():
+    head = '<link rel="canonical" href="https://syndicator.example.org/copy/123">'
+    record = extract_article(page(head=head), URL)
+    assert record.canonical_url == "https://www.example-news.com/markets/2026/01/05/story"
+
+
+def test_bytes_input_with_non_utf8_encoding():
+    html = page(story=f"<p>{P1} Café crème.</p><p>{P2}</p>").replace('charset="utf-8"', 'charset="iso-8859-1"')
+    record = extract_article(html.encode("iso-8859-1"), URL)
+    assert "Café crème." in record.body
+
+
+@pytest.mark.parametrize(
+    "html, reason",
+    [
+        ("", "empty"),
+        ("   \n ", "empty"),
+        ('{"not": "html at all, just a json document that came back from an api endpoint"}', "not"),
+        ("<html><body><p>Too short.</p></body></html>", "no article body"),
+        ("<html><body><nav><a href='/'>Home</a><a href='/x'>Markets</a></nav></body></html>", "no article body"),
+    ],
+)
+def test_extraction_error_names_url_and_reason(html, reason):
+    with pytest.raises(ExtractionError) as info:
+        extract_article(html, "https://example.com/broken")
+    assert info.value.url == "https://example.com/broken"
+    assert reason in info.value.reason
+    assert "https://example.com/broken" in str(info.value)
+
+
+def test_unknown_timezone_is_a_clear_error():
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        extract_article(page(), URL, source_timezone="Mars/Olympus")
+
+
+def test_wordpress_taxonomy_classes_and_sidebar_wrappers_do_not_hide_the_story_or_its_date():
+    html = f"""<html><body class="single no-sidebar"><div class="site-content no-sidebar">
+    <article class="post-12 post type-post tag-bitcoin tag-markets category-news">
+    <header class="entry-header"><h1 class="entry-title">Rates on hold</h1>
+    <time class="entry-date published" datetime="2026-01-05T07:15:00+00:00">January 5, 2026</time></header>
+    <div class="entry-content">{''.join(f'<p>{p}</p>' for p in STORY)}</div></article></div></body></html>"""
+    record = extract_article(html, URL, fetched_at=FETCHED)
+    assert record.body.split("\n") == STORY
+    assert (record.published_at, record.published_at_source) == (datetime(2026, 1, 5, 7, 15, tzinfo=timezone.utc), "meta")
+
+
+def test_masthead_date_is_not_a_publish_date():
+    html = page().replace('<header class="site-header">', '<header class="site-header"><span class="today-date">Tuesday, January 6, 2026</span>')
+    assert extract_article(html, URL, fetched_at=FETCHED).published_at is None
+    html = page().replace('<header class="site-header">', '<header class="site-header"><time datetime="2026-01-06">Today</time>')
+    assert extract_article(html, URL, fetched_at=FETCHED).published_at is None
