@@ -21,7 +21,7 @@ from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import DQ_RESULTS, PRICE_GAPS, PRICE_SNAPSHOTS
-from newsmarkets.orchestration.defaults import default_args
+from newsmarkets.orchestration.defaults import default_args, schedule_end
 
 
 @dag(
@@ -29,6 +29,7 @@ from newsmarkets.orchestration.defaults import default_args
     dag_display_name="Prices · daily history",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=datetime(2025, 1, 1),
+    end_date=schedule_end(),
     catchup=False,
     max_active_runs=4,
     default_args=default_args(),

@@ -22,7 +22,7 @@ from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import DQ_RESULTS, PRICE_SNAPSHOTS
-from newsmarkets.orchestration.defaults import default_args
+from newsmarkets.orchestration.defaults import default_args, schedule_end
 
 
 @dag(
@@ -30,6 +30,7 @@ from newsmarkets.orchestration.defaults import default_args
     dag_display_name="Prices · live snapshot",
     schedule=CronDataIntervalTimetable("*/5 * * * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1),
+    end_date=schedule_end(),
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),

@@ -12,7 +12,10 @@ def as_utc(value: datetime | str) -> datetime:
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError(f"timestamp {value.isoformat()} has no timezone; pass an aware UTC time")
-    return value.astimezone(timezone.utc)
+    v = value.astimezone(timezone.utc)
+    # Airflow hands out pendulum datetimes, whose arithmetic differs from the
+    # stdlib's (Interval / timedelta fails); normalise to a plain datetime.
+    return datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)

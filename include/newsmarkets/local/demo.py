@@ -26,15 +26,16 @@ def backfill_prices(env: EmbeddedEnvironment, *, timeout_s: float = 900) -> dict
     window = env.window
     history_from, history_to = window.start.isoformat(), window.last_day.isoformat()
     _progress(f"• backfilling prices_history {history_from} → {history_to} ({window.days} daily runs)…")
-    create_backfill(env.airflow, "prices_history", history_from, history_to, max_active_runs=2)
+    history = create_backfill(env.airflow, "prices_history", history_from, history_to, max_active_runs=2)
     # One 5-minute run whose interval ends at the replay clock: a snapshot is
     # only valid for "now", so that is the one interval it can fill.
     last_slot = (window.end_at - timedelta(minutes=5)).isoformat()
     _progress(f"• running prices_snapshot for the interval ending at the replay clock ({window.end_at.isoformat()})…")
-    create_backfill(env.airflow, "prices_snapshot", last_slot, last_slot, max_active_runs=1)
+    snapshot = create_backfill(env.airflow, "prices_snapshot", last_slot, last_slot, max_active_runs=1)
     states = {}
-    for dag_id, expected in (("prices_history", window.days), ("prices_snapshot", 1)):
-        states[dag_id] = wait_for_runs(env.airflow, dag_id, expected=expected, timeout_s=timeout_s, progress=_progress)
+    for dag_id, backfill_id in (("prices_history", history), ("prices_snapshot", snapshot)):
+        states[dag_id] = wait_for_runs(env.airflow, dag_id, backfill_id=backfill_id, timeout_s=timeout_s,
+                                       progress=lambda m: _progress("  " + m))
     return states
 
 
@@ -46,7 +47,7 @@ def run_demo(base_dir: str = ".stack/demo", keep_running: bool = False, days: in
     print(f"newsmarkets demo — state in {env.base_dir}", flush=True)
     try:
         env.start(progress=_progress)
-        _progress(f"  Airflow is up ({time.monotonic() - started:.0f}s); UI at {env.airflow.ui_url}")
+        _progress(f"  Airflow is up ({time.monotonic() - started:.0f}s); UI at {env.airflow.base_url}")
         states = backfill_prices(env)
         report = build_report(env, states)
     finally:
@@ -70,9 +71,9 @@ def run_local_airflow(base_dir: str = ".stack/airflow", port: int = 8080) -> int
     signal.signal(signal.SIGTERM, _handler)
     try:
         env.start(progress=_progress)
-        user, password = env.airflow.credentials()
+        user, password = "admin", env.airflow.admin_password
         print(
-            f"\nAirflow UI: {env.airflow.ui_url}   user: {user}   password: {password}\n"
+            f"\nAirflow UI: {env.airflow.base_url}   user: {user}   password: {password}\n"
             f"Warehouse: {env.warehouse}   DuckDB catalog: {env.config().catalog_path}\n"
             f"Replay world: {env.window.start} → {env.window.last_day} at {env.replay.base_url}\n"
             f"Backfill from the UI or: NEWSMARKETS_CONFIG={env.config_path} AIRFLOW_HOME={env.airflow.home} "

@@ -115,11 +115,13 @@ class EmbeddedEnvironment:
                 "NEWSMARKETS_TASK_RETRIES": os.environ.get("NEWSMARKETS_TASK_RETRIES", "2"),
                 **self.extra_env,
             }
+            if not self.wall_clock:
+                # Nothing exists after the replay clock: keep schedules from starting runs there.
+                env["NEWSMARKETS_SCHEDULE_END"] = self.window.end_at.isoformat()
             progress("• starting Airflow (scheduler, DAG processor, API server, triggerer)…")
-            kwargs = {"port": self.ui_port} if self.ui_port else {}
             self.airflow = AirflowStack(
                 home=self.base_dir / "airflow", dags_folder=DAGS_FOLDER, db_uri=db_uri, env=env,
-                parallelism=self.parallelism, **kwargs,
+                port=self.ui_port, parallelism=self.parallelism,
             )
             self.airflow.start()
         except BaseException:

@@ -5,7 +5,7 @@ environment variables exist so tests and the demo can shorten retry delays.
 """
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 
 def default_args() -> dict:
@@ -17,3 +17,14 @@ def default_args() -> dict:
         "max_retry_delay": timedelta(minutes=10),
         "execution_timeout": timedelta(minutes=30),
     }
+
+
+def schedule_end() -> datetime | None:
+    """Last time the DAGs' own schedules may reach (``NEWSMARKETS_SCHEDULE_END``, ISO).
+
+    The replay world ends at its clock; without this, unpausing a DAG for a
+    backfill would also start today's scheduled run against a world with no
+    data for today. Unset in production.
+    """
+    value = os.environ.get("NEWSMARKETS_SCHEDULE_END")
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
