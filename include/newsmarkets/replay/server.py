@@ -10,6 +10,8 @@ sees the same server state:
 - ``GET/POST/DELETE /_replay/faults`` (POST body: ``{"faults": [{...}]}``, replaces the queue)
 - ``GET/POST /_replay/clock`` (POST body: ``{"now": "2026-01-06T12:00:00Z"}``; ``null`` resets)
 - ``GET /_replay/requests`` (the request log), ``GET /_replay/truth`` (the world's ground truth)
+- ``GET /_replay/news_truth``: the news sites' ground truth; the sites themselves are served
+  under ``/outlets/<outlet>/`` and ``/robots.txt`` (see :mod:`newsmarkets.replay.news_site`)
 
 API key headers are recorded as *which* header was sent, never the value.
 """
@@ -31,6 +33,8 @@ from urllib.parse import parse_qsl, urlsplit
 from newsmarkets.replay import faults as fault_mod
 from newsmarkets.replay.faults import Fault, FaultError, FaultQueue, faults_from_json
 from newsmarkets.replay.market_api import API_PREFIX, answer
+from newsmarkets.replay.news_site import NewsSite
+from newsmarkets.replay.news_world import NewsWorld
 from newsmarkets.replay.world import MarketWorld
 
 CONTROL_PREFIX = "/_replay"
@@ -75,8 +79,12 @@ class ReplayServer:
         now: datetime | str | None = None,
         *,
         wall_clock: bool = False,
+        news: NewsWorld | None = None,
     ) -> None:
         self.world = world
+        # the news sites share the price world's clock; by default generated from it
+        self.news = news if news is not None else NewsWorld.generate(world, seed=world.seed)
+        self.news_site = NewsSite(self.news)
         # wall_clock: with no fixed time, "now" follows the real clock (clamped),
         # so live schedules over a world built around today see fresh prices.
         self.wall_clock = wall_clock
@@ -275,6 +283,8 @@ class ReplayServer:
             }
         if sub == "/truth" and method == "GET":
             return 200, self.world.truth()
+        if sub == "/news_truth" and method == "GET":
+            return 200, self.news_site.truth()
         return 404, {"error": f"unknown control endpoint {method} {path}"}
 
 
@@ -312,6 +322,8 @@ def _make_handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             path, query = self._split()
             if path.startswith(CONTROL_PREFIX):
                 return self._control("GET", path)
+            if NewsSite.owns(path):
+                return self._news(path)
             key_header = next((h for h in KEY_HEADERS if self.headers.get(h)), None)
             for p in KEY_PARAMS:
                 if p in query:
@@ -328,6 +340,19 @@ def _make_handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
                 self._send(status, headers, body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (e.g. timed out on a 'slow' fault)
+
+        def _news(self, path: str) -> None:
+            root = f"http://{self.headers.get('Host') or f'{server.host}:{server.port}'}"
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                status, out_headers, body = server.news_site.handle(path, headers, server.now, root)
+            except Exception as exc:  # a bug here must surface as a 500, not a hung client
+                status, out_headers, body = 500, {"Content-Type": "text/plain"}, f"replay news bug: {exc!r}".encode()
+            server._record(path, {}, status, None)
+            try:
+                self._send(status, out_headers, body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
         def _control(self, method: str, path: str) -> None:
             payload = None
