@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo airflow test test-quick bench requirements clean
+.PHONY: install demo airflow test test-quick bench requirements env clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: $(STAMP)
 ## Re-pin requirements.txt from requirements.in.
 requirements: $(STAMP)
 	$(BIN)/uv pip compile requirements.in -o requirements.txt --python-version 3.11
+
+## Production stack: write .env with random secrets for docker-compose.yaml (docs/production.md).
+env:
+	./scripts/make-env.sh
 
 clean:
 	rm -rf .stack data

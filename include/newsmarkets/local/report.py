@@ -32,7 +32,7 @@ def build_report(env, states: dict) -> dict:
     catalog = cfg.catalog_path
     dq = _query(catalog, """
         SELECT table_name, severity, count(*) AS checks, sum(CASE WHEN success THEN 0 ELSE 1 END) AS failed,
-               count(DISTINCT run_id) AS batches, bool_and(is_published) AS all_published
+               count(DISTINCT suite || run_id) AS batches, bool_and(is_published) AS all_published
         FROM dq_results GROUP BY ALL ORDER BY ALL""")
     by_source = _query(catalog, """
         SELECT source, count(*) AS rows, count(DISTINCT asset_id) AS assets,
