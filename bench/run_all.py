@@ -18,12 +18,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_dag_parse  # noqa: E402
+import bench_extraction  # noqa: E402
 import bench_snapshot_batch  # noqa: E402
 
 RESULTS = HERE / "results"
 SECTIONS = [
     ("Snapshot batch: 250 assets, HTTP response to committed Parquet", bench_snapshot_batch),
     ("DAG file parse time", bench_dag_parse),
+    ("Article extraction against bare trafilatura", bench_extraction),
 ]
 
 

@@ -59,10 +59,10 @@ def prices_history():
     def refresh(_published: dict) -> dict:
         """Rebuild the DuckDB catalog's views."""
         from newsmarkets.orchestration.runtime import run_context
-        from newsmarkets.prices.pipeline import refresh_catalog
+        from newsmarkets.warehouse.catalog import refresh_for_config
 
         cfg, _, _ = run_context()
-        return refresh_catalog(cfg)
+        return refresh_for_config(cfg)
 
     refresh(publish(fetch()))
 

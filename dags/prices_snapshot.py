@@ -60,10 +60,10 @@ def prices_snapshot():
     def refresh(_published: dict) -> dict:
         """Rebuild the DuckDB catalog's views."""
         from newsmarkets.orchestration.runtime import run_context
-        from newsmarkets.prices.pipeline import refresh_catalog
+        from newsmarkets.warehouse.catalog import refresh_for_config
 
         cfg, _, _ = run_context()
-        return refresh_catalog(cfg)
+        return refresh_for_config(cfg)
 
     refresh(publish(fetch()))
 

@@ -35,14 +35,24 @@ def _cmd_replay_truth(args: argparse.Namespace) -> int:
 
 def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
     from newsmarkets.config import load_config
-    from newsmarkets.warehouse.catalog import refresh_catalog
-    from newsmarkets.warehouse.writer import Warehouse
+    from newsmarkets.warehouse.catalog import refresh_for_config
 
     cfg = load_config(args.config)
-    counts = refresh_catalog(Warehouse.from_config(cfg), cfg.catalog_path)
+    counts = refresh_for_config(cfg)
     print(f"catalog {cfg.catalog_path}")
     for view, rows in counts.items():
         print(f"  {view:<24} {rows:>10,} rows")
+    return 0
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    import json
+
+    from newsmarkets.config import load_config
+    from newsmarkets.news.pipeline import extract_url_or_file
+
+    record = extract_url_or_file(args.target, url=args.url, cfg=load_config(args.config))
+    print(json.dumps(record, indent=2, ensure_ascii=False, default=str))
     return 0
 
 
@@ -74,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     af.add_argument("--base-dir", default=".stack/airflow", help="state folder (default: %(default)s)")
     af.add_argument("--port", type=int, default=8080, help="UI port (default: %(default)s)")
     af.set_defaults(func=_cmd_airflow)
+
+    ext = sub.add_parser("extract", help="extract one article (URL or saved HTML file) and print it as JSON with its linked assets")
+    ext.add_argument("target", help="an http(s) URL (fetched politely, private addresses refused unless the config allows) or an HTML file")
+    ext.add_argument("--url", default=None, help="the page's URL when TARGET is a file (for canonical URL and dates)")
+    ext.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
+    ext.set_defaults(func=_cmd_extract)
 
     cfg = sub.add_parser("config", help="configuration commands")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="ACTION")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"prices_snapshot", "prices_history"}
+EXPECTED = {"prices_snapshot", "prices_history", "news_ingest"}
 
 # Runs in a fresh interpreter so the audit hook sees every open/connect that
 # parsing causes, and nothing the test process already did.

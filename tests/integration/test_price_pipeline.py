@@ -14,7 +14,8 @@ import pytest
 
 from newsmarkets.config import load_config
 from newsmarkets.intervals import Interval
-from newsmarkets.prices.pipeline import fetch_history, fetch_snapshot, publish_prices, refresh_catalog
+from newsmarkets.prices.pipeline import fetch_history, fetch_snapshot, publish_prices
+from newsmarkets.warehouse.catalog import refresh_for_config
 from newsmarkets.quality.gate import QualityGateError
 from newsmarkets.replay.server import ReplayServer
 from newsmarkets.replay.world import MarketWorld
@@ -88,7 +89,7 @@ def test_snapshot_at_the_replay_clock(cfg, server):
     staged = fetch_snapshot(cfg, interval, "snap-1")
     out = publish_prices(cfg, interval, "snap-1", staged)
     assert out["rows"] == len(cfg.prices.assets)
-    counts = refresh_catalog(cfg)
+    counts = refresh_for_config(cfg)
     assert counts["price_snapshots"] == len(cfg.prices.assets)
 
 

@@ -24,11 +24,10 @@ def _query(catalog: str, sql: str) -> list[tuple]:
 
 
 def build_report(env, states: dict) -> dict:
-    from newsmarkets.warehouse.catalog import refresh_catalog
-    from newsmarkets.warehouse.writer import Warehouse
+    from newsmarkets.warehouse.catalog import refresh_for_config
 
     cfg = env.config()
-    counts = refresh_catalog(Warehouse.from_config(cfg), cfg.catalog_path)
+    counts = refresh_for_config(cfg)
     catalog = cfg.catalog_path
     dq = _query(catalog, """
         SELECT table_name, severity, count(*) AS checks, sum(CASE WHEN success THEN 0 ELSE 1 END) AS failed,

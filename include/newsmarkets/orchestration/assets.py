@@ -16,3 +16,6 @@ def _table_asset(table: str) -> Asset:
 PRICE_SNAPSHOTS = _table_asset("price_snapshots")
 PRICE_GAPS = _table_asset("price_gaps")
 DQ_RESULTS = _table_asset("dq_results")
+ARTICLES = _table_asset("articles")
+ARTICLE_ASSETS = _table_asset("article_assets")
+FETCH_LOG = _table_asset("fetch_log")

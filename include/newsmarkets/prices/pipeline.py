@@ -157,10 +157,3 @@ def publish_prices(cfg: Config, interval: Interval, run_id: str, staged: dict) -
     out.update(rows=result.rows_written, warnings=result.warnings)
     out["publish_s"] = round(time.perf_counter() - started, 3)
     return out
-
-
-def refresh_catalog(cfg: Config) -> dict:
-    """Rebuild the DuckDB catalog so BI tools see the new partitions."""
-    from newsmarkets.warehouse.catalog import refresh_catalog as refresh
-
-    return refresh(_warehouse(cfg), cfg.catalog_path)

@@ -175,3 +175,10 @@ def describe_catalog(catalog_path: str | os.PathLike, warehouse: Warehouse | Non
         return out
     finally:
         con.close()
+
+
+def refresh_for_config(cfg) -> dict[str, int]:
+    """Rebuild the catalog a config points at (what every DAG's last task calls)."""
+    from newsmarkets.warehouse.writer import Warehouse
+
+    return refresh_catalog(Warehouse.from_config(cfg), cfg.catalog_path)
