@@ -53,7 +53,7 @@ PARSE_PROBE = textwrap.dedent(
             "tags": sorted(dag.tags),
             "doc_md": bool(dag.doc_md and len(dag.doc_md) > 80),
             "display": dag.dag_display_name,
-            "tasks": {t.task_id: {"retries": t.retries, "doc": bool(t.doc_md or t.doc), "display": t.task_display_name} for t in dag.tasks},
+            "tasks": {t.task_id: {"retries": t.retries, "doc": bool(t.doc_md or getattr(t, "doc", None) or getattr(getattr(t, "python_callable", None), "__doc__", None)), "display": t.task_display_name} for t in dag.tasks},
             "catchup": dag.catchup,
         }
     print(json.dumps({"errors": {}, "dags": dags, "events": events, "parse_s": files}))
