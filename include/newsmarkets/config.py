@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from urllib.parse import urlsplit, urlunsplit
+
 import yaml
 
 BUNDLED_CONFIG = Path(__file__).parent / "config" / "replay.yaml"
@@ -72,12 +74,50 @@ class ReplayConfig:
 
 
 @dataclass(frozen=True)
+class NewsSourceConfig:
+    """One outlet: where its feeds and sitemaps are, and how it prints local times."""
+
+    name: str
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    timezone: str = "UTC"  # for dates printed without an offset
+    # None: the hosts of the feeds and sitemaps (redirects elsewhere are refused)
+    allowed_domains: tuple[str, ...] | None = None
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """Hosts the fetcher may visit for this source."""
+        if self.allowed_domains is not None:
+            return self.allowed_domains
+        hosts = [urlsplit(u).hostname or "" for u in (*self.feeds, *self.sitemaps)]
+        return tuple(dict.fromkeys(h for h in hosts if h))
+
+
+@dataclass(frozen=True)
+class NewsConfig:
+    user_agent: str | None = None  # None: http.user_agent
+    per_domain_rps: float = 1.0
+    per_domain_concurrency: int = 2
+    max_bytes: int = 5_000_000
+    timeout_s: float = 20.0
+    min_words: int = 80
+    sources: tuple[NewsSourceConfig, ...] = ()
+
+    def source(self, name: str) -> NewsSourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise ConfigError(f"news.sources: no source named {name!r} (known: {', '.join(s.name for s in self.sources)})")
+
+
+@dataclass(frozen=True)
 class Config:
     warehouse: str
     prices: PricesConfig
     http: HttpConfig = field(default_factory=HttpConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
+    news: NewsConfig = field(default_factory=NewsConfig)
     catalog: str | None = None
     source_path: str | None = None
 
@@ -230,6 +270,106 @@ def _parse_replay(raw: Any) -> ReplayConfig:
     return ReplayConfig(**kwargs)
 
 
+_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def _url_list(raw: dict, key: str, where: str) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if value is None:
+        value = []
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}.{key}: expected a list of http(s) URLs, got {value!r}")
+    urls = []
+    for i, url in enumerate(value):
+        if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url):
+            raise ConfigError(f"{where}.{key}[{i}]: must be an http(s) URL, got {url!r}")
+        if url in urls:
+            raise ConfigError(f"{where}.{key}[{i}]: {url!r} is listed twice")
+        urls.append(url)
+    return tuple(urls)
+
+
+def _parse_news_source(raw: Any, where: str) -> NewsSourceConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    _check_unknown(raw, set(NewsSourceConfig.__dataclass_fields__), where)
+    name = _str(_require(raw, "name", where), f"{where}.name")
+    if not _SOURCE_NAME.match(name):
+        # the name becomes a path segment of raw HTML and staging files
+        raise ConfigError(f"{where}.name: {name!r} must be lower-case letters, digits, '-' or '_'")
+    feeds = _url_list(raw, "feeds", where)
+    sitemaps = _url_list(raw, "sitemaps", where)
+    if not feeds and not sitemaps:
+        raise ConfigError(f"{where}: needs at least one of feeds or sitemaps")
+    tz = _str(raw.get("timezone", "UTC"), f"{where}.timezone")
+    from newsmarkets.news.dates import TimezoneError, zone
+
+    try:
+        zone(tz)
+    except TimezoneError as exc:
+        raise ConfigError(f"{where}.timezone: {exc}") from None
+    allowed = raw.get("allowed_domains")
+    if allowed is not None:
+        if not isinstance(allowed, list) or not allowed:
+            raise ConfigError(f"{where}.allowed_domains: expected a non-empty list of host names, got {allowed!r}")
+        for i, host in enumerate(allowed):
+            if not isinstance(host, str) or not re.match(r"^[A-Za-z0-9.\-\[\]:]+$", host):
+                raise ConfigError(f"{where}.allowed_domains[{i}]: expected a host name, got {host!r}")
+        allowed = tuple(h.lower() for h in allowed)
+    return NewsSourceConfig(name=name, feeds=feeds, sitemaps=sitemaps, timezone=tz, allowed_domains=allowed)
+
+
+def _parse_news(raw: Any) -> NewsConfig:
+    if raw is None:
+        return NewsConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"news: expected a mapping, got {type(raw).__name__}")
+    _check_unknown(raw, set(NewsConfig.__dataclass_fields__), "news")
+    kwargs: dict[str, Any] = {}
+    if raw.get("user_agent") is not None:
+        agent = _str(raw["user_agent"], "news.user_agent")
+        if "\n" in agent or "\r" in agent:
+            raise ConfigError("news.user_agent: must be one header line")
+        kwargs["user_agent"] = agent
+    for key in ("per_domain_rps", "timeout_s"):
+        if key in raw:
+            kwargs[key] = _number(raw[key], f"news.{key}")
+    for key in ("per_domain_concurrency", "max_bytes", "min_words"):
+        if key in raw:
+            kwargs[key] = _int(raw[key], f"news.{key}", minimum=1)
+    sources_raw = raw.get("sources") or []
+    if not isinstance(sources_raw, list):
+        raise ConfigError(f"news.sources: expected a list of sources, got {sources_raw!r}")
+    sources: list[NewsSourceConfig] = []
+    for i, item in enumerate(sources_raw):
+        source = _parse_news_source(item, f"news.sources[{i}]")
+        if any(s.name == source.name for s in sources):
+            raise ConfigError(f"news.sources[{i}].name: {source.name!r} is used by another source")
+        sources.append(source)
+    kwargs["sources"] = tuple(sources)
+    return NewsConfig(**kwargs)
+
+
+def rebase_replay_urls(raw: Any, port: int, host: str = "127.0.0.1") -> Any:
+    """A copy of a parsed YAML document with every ``http://<host>:<port>`` URL moved to ``port``.
+
+    The bundled replay config names port 8765; tests and the embedded stack
+    run the replay server on a free port. Rewrites ``prices.base_url`` and all
+    news feed/sitemap URLs alike (any string value that is such a URL).
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port <= 65535:
+        raise ConfigError(f"replay port: expected an integer 1..65535, got {port!r}")
+    if isinstance(raw, dict):
+        return {k: rebase_replay_urls(v, port, host) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [rebase_replay_urls(v, port, host) for v in raw]
+    if isinstance(raw, str) and re.match(r"^https?://", raw):
+        parts = urlsplit(raw)
+        if parts.hostname == host and parts.port is not None:
+            return urlunsplit(parts._replace(netloc=f"{host}:{port}"))
+    return raw
+
+
 def parse_config(raw: Any, *, source_path: str | None = None) -> Config:
     """Validate a parsed YAML document into a :class:`Config`."""
     if not isinstance(raw, dict):
@@ -250,6 +390,7 @@ def parse_config(raw: Any, *, source_path: str | None = None) -> Config:
         http=_parse_http(raw.get("http")),
         quality=_parse_quality(raw.get("quality")),
         replay=_parse_replay(raw.get("replay")),
+        news=_parse_news(raw.get("news")),
         source_path=source_path,
     )
 

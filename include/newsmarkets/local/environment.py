@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from newsmarkets.config import BUNDLED_CONFIG, Config, load_config
+from newsmarkets.config import BUNDLED_CONFIG, Config, load_config, rebase_replay_urls
 
 log = logging.getLogger("newsmarkets.local")
 
@@ -79,9 +79,8 @@ class EmbeddedEnvironment:
         return load_config(self.config_path)
 
     def _write_config(self, replay_port: int) -> None:
-        raw = yaml.safe_load(Path(self.base_config.source_path).read_text())
+        raw = rebase_replay_urls(yaml.safe_load(Path(self.base_config.source_path).read_text()), replay_port)
         raw["warehouse"] = str(self.warehouse)
-        raw["prices"]["base_url"] = f"http://127.0.0.1:{replay_port}/api/v3"
         raw.setdefault("replay", {})
         raw["replay"].update(start=self.window.start.isoformat(), days=self.window.days, port=replay_port)
         self.base_dir.mkdir(parents=True, exist_ok=True)

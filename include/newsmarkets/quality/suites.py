@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from newsmarkets.intervals import Interval
 from newsmarkets.quality.results import SEVERITIES, expectation_label
-from newsmarkets.warehouse.schemas import PRICE_GAPS, PRICE_SNAPSHOTS, TableSpec
+from newsmarkets.warehouse.schemas import ARTICLE_ASSETS, ARTICLES, FETCH_LOG, PRICE_GAPS, PRICE_SNAPSHOTS, TableSpec
 
 PRICE_SOURCES = ("markets", "market_chart")
 GAP_REASONS = ("no_data", "missing_hours", "fetch_failed")
@@ -157,9 +157,71 @@ def price_gaps_suite(*, interval: Interval, tolerance: timedelta = timedelta(0))
     return s.suite
 
 
+# Page chrome that must never reach an article body; each one means the
+# extractor kept navigation, a cookie banner or a scraper's footer.
+BOILERPLATE_MARKERS = (r"(?i)related posts", r"(?i)back to top", r"(?i)source link", r"(?i)accept (?:all )?cookies")
+FETCH_OUTCOMES = (
+    "article", "duplicate", "extraction_failed", "not_modified", "robots", "too_large", "not_html",
+    "http_error", "timeout", "blocked", "redirect_offsite", "error",
+)
+
+
+def articles_suite(*, min_words: int) -> Any:
+    """Suite for one ``articles`` batch (may be empty: a quiet hour is fine).
+
+    ``language`` missing is a warning only: many real sites omit ``lang``
+    and the article is still worth keeping.
+    """
+    if isinstance(min_words, bool) or not isinstance(min_words, int) or min_words < 1:
+        raise SuiteDefinitionError(f"min_words must be a positive integer, got {min_words!r}")
+    s = _SuiteBuilder(ARTICLES.name)
+    s.not_null(_required_columns(ARTICLES), why="required by the table schema; the writer would refuse the batch")
+    s.add("ExpectColumnValuesToBeUnique", column="article_id", severity="critical",
+          why="the table key: one row per canonical URL")
+    for column in ("title", "body"):
+        s.add("ExpectColumnValuesToMatchRegex", column=column, regex=r"\S", severity="critical",
+              why=f"an article without a {column} is an extraction failure, not an article")
+    s.add("ExpectColumnValuesToBeBetween", column="word_count", min_value=min_words, severity="critical",
+          why=f"bodies under {min_words} words are teasers, paywalls or broken extractions")
+    s.add("ExpectColumnPairValuesAToBeGreaterThanB", column_A="fetched_at", column_B="published_at",
+          or_equal=True, severity="critical", why="an article cannot be published after we fetched it")
+    s.add("ExpectColumnValuesToNotMatchRegexList", column="body", regex_list=list(BOILERPLATE_MARKERS),
+          severity="critical", why="page chrome (related posts, cookie banners, footers) leaked into the body")
+    s.add("ExpectColumnValuesToNotBeNull", column="language", severity="warning",
+          why="language lets readers filter; a page without lang is still an article")
+    return s.suite
+
+
+def article_assets_suite() -> Any:
+    """Suite for one ``article_assets`` batch (may be empty)."""
+    s = _SuiteBuilder(ARTICLE_ASSETS.name)
+    s.not_null(_required_columns(ARTICLE_ASSETS), why="required by the table schema; the writer would refuse the batch")
+    s.add("ExpectCompoundColumnsToBeUnique", column_list=list(ARTICLE_ASSETS.key), severity="critical",
+          why="the table key: one link per article and asset")
+    s.add("ExpectColumnValuesToBeBetween", column="mentions", min_value=1, severity="critical",
+          why="a link stands for at least one mention")
+    return s.suite
+
+
+def fetch_log_suite() -> Any:
+    """Suite for one ``fetch_log`` batch."""
+    s = _SuiteBuilder(FETCH_LOG.name)
+    s.not_null(_required_columns(FETCH_LOG), why="required by the table schema; the writer would refuse the batch")
+    s.add("ExpectCompoundColumnsToBeUnique", column_list=list(FETCH_LOG.key), severity="critical",
+          why="the table key: one row per URL and run")
+    s.add("ExpectColumnValuesToBeInSet", column="outcome", value_set=list(FETCH_OUTCOMES), severity="critical",
+          why="reports group URLs by these outcomes")
+    s.add("ExpectColumnValuesToBeBetween", column="attempts", min_value=0, severity="critical",
+          why="a count of requests cannot be negative")
+    return s.suite
+
+
 SUITES: dict[str, Callable[..., Any]] = {
     PRICE_SNAPSHOTS.name: price_snapshots_suite,
     PRICE_GAPS.name: price_gaps_suite,
+    ARTICLES.name: articles_suite,
+    ARTICLE_ASSETS.name: article_assets_suite,
+    FETCH_LOG.name: fetch_log_suite,
 }
 
 

@@ -179,8 +179,11 @@ def drop_existing_keys(table: pa.Table, existing: pa.Table, key: tuple[str, ...]
     """Rows of ``table`` whose key is not in ``existing``, and how many were dropped."""
     if existing.num_rows == 0 or table.num_rows == 0:
         return table, 0
-    kept = table.join(existing.select(list(key)), keys=list(key), join_type="left anti")
-    return kept.select(table.column_names), table.num_rows - kept.num_rows
+    # Join on the key plus a row number only: Acero refuses list columns as join payload.
+    rows = table.select(list(key)).append_column("__row", pa.array(range(table.num_rows), pa.int64()))
+    survivors = rows.join(existing.select(list(key)), keys=list(key), join_type="left anti").column("__row")
+    kept = table.take(pc.take(survivors, pc.sort_indices(survivors)))
+    return kept, table.num_rows - kept.num_rows
 
 
 def sort_by_key(table: pa.Table, key: tuple[str, ...]) -> pa.Table:

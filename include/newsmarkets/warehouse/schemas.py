@@ -100,7 +100,80 @@ DQ_RESULTS = TableSpec(
     description="Every expectation evaluated on every batch, published or quarantined.",
 )
 
-TABLES: dict[str, TableSpec] = {t.name: t for t in (PRICE_SNAPSHOTS, PRICE_GAPS, DQ_RESULTS)}
+ARTICLES = TableSpec(
+    name="articles",
+    schema=pa.schema(
+        [
+            pa.field("article_id", pa.string(), nullable=False),  # sha256 of canonical_url, 16 hex
+            pa.field("url", pa.string(), nullable=False),  # the page read (after in-domain redirects)
+            pa.field("canonical_url", pa.string(), nullable=False),
+            pa.field("source", pa.string(), nullable=False),  # news.sources[].name
+            pa.field("title", pa.string(), nullable=False),
+            pa.field("authors", pa.list_(pa.string())),
+            pa.field("published_at", UTC_TS, nullable=False),
+            pa.field("published_at_source", pa.string(), nullable=False),  # json-ld | meta | feed | sitemap | visible-text
+            pa.field("updated_at", UTC_TS),
+            pa.field("language", pa.string()),
+            pa.field("section", pa.string()),
+            pa.field("body", pa.string(), nullable=False),
+            pa.field("word_count", pa.int64(), nullable=False),
+            pa.field("content_hash", pa.string(), nullable=False),  # of the normalised body
+            pa.field("story_id", pa.string(), nullable=False),  # shared by syndicated copies
+            pa.field("is_original", pa.bool_(), nullable=False),  # earliest known copy of its story
+            pa.field("fetched_at", UTC_TS, nullable=False),
+            pa.field("dt", pa.string(), nullable=False),
+        ]
+    ),
+    key=("article_id",),
+    dt_from="published_at",
+    description="One extracted news article per canonical URL; dt is the UTC date of published_at.",
+)
+
+ARTICLE_ASSETS = TableSpec(
+    name="article_assets",
+    schema=pa.schema(
+        [
+            pa.field("article_id", pa.string(), nullable=False),
+            pa.field("asset_id", pa.string(), nullable=False),  # CoinGecko id, joins price_snapshots
+            pa.field("mentions", pa.int64(), nullable=False),
+            pa.field("in_title", pa.bool_(), nullable=False),
+            pa.field("matched_terms", pa.list_(pa.string())),
+            pa.field("published_at", UTC_TS, nullable=False),
+            pa.field("dt", pa.string(), nullable=False),
+        ]
+    ),
+    key=("article_id", "asset_id"),
+    dt_from="published_at",
+    layer="gold",
+    description="Which assets an article talks about; dt is the UTC date of the article's published_at.",
+)
+
+FETCH_LOG = TableSpec(
+    name="fetch_log",
+    schema=pa.schema(
+        [
+            pa.field("url", pa.string(), nullable=False),  # as the feed or sitemap listed it (what was fetched)
+            pa.field("source", pa.string(), nullable=False),
+            pa.field("status", pa.int64()),  # last HTTP status; null when no response (robots, blocked, timeout)
+            pa.field("outcome", pa.string(), nullable=False),  # article | duplicate | extraction_failed | fetcher outcomes
+            pa.field("reason", pa.string()),
+            pa.field("attempts", pa.int64(), nullable=False),
+            pa.field("article_id", pa.string()),  # the article it became (outcome article) or duplicated
+            pa.field("fetched_at", UTC_TS, nullable=False),  # when the attempt ended
+            pa.field("run_id", pa.string(), nullable=False),
+            pa.field("interval_start_at", UTC_TS, nullable=False),
+            pa.field("dt", pa.string(), nullable=False),
+        ]
+    ),
+    key=("url", "run_id"),
+    dt_from="fetched_at",
+    layer="ops",
+    description="What happened to every discovered news URL, one row per URL and run; dt is the UTC date of fetched_at.",
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t for t in (PRICE_SNAPSHOTS, PRICE_GAPS, DQ_RESULTS, ARTICLES, ARTICLE_ASSETS, FETCH_LOG)
+}
 
 
 def table_spec(name: str) -> TableSpec:

@@ -1,0 +1,595 @@
+"""The news batches the ``news_ingest`` DAG runs: discover, fetch per source, build and publish.
+
+Each function takes the run's data interval and returns small JSON-able
+metadata for XCom; the data itself moves through staged files in the
+warehouse (see :mod:`newsmarkets.news.rawstore`), so a retried step re-reads
+what the earlier step found instead of asking the sites again.
+
+Discovery. Every source's feeds are read first. A feed is a recent window,
+so when it does not reach back to ``interval.start`` (its oldest item of
+the contiguous run of recent items is later than the start, or it could not
+be read) the source's sitemaps are read too: the index, then only the child
+sitemaps whose name dates the interval can touch (``SITEMAP_LOOKBACK_DAYS``
+back, for edits). A live hourly run therefore reads feeds only, a backfill
+over past days recovers them from sitemaps. Each URL's date is the feed's
+publish date when a feed lists it, else the sitemap's (``news:publication_date``,
+else ``lastmod``: an edited article without a news sitemap is discovered in
+the interval of its last edit, yet published in its own ``published_at``
+partition). URLs whose date lies in the interval are kept, de-duplicated by
+canonical URL. Everything goes through :class:`PoliteFetcher` (robots,
+rate limits, address guard), never an unguarded client.
+
+Accounting. Every discovered URL gets exactly one ``fetch_log`` row per run:
+``article`` (with the ``article_id`` it became; exactly one ``articles`` row
+has that id), ``duplicate`` (same canonical URL or same body hash as a kept
+article of this batch or an article another interval already published;
+``article_id`` names it), ``extraction_failed`` (no body of ``min_words``,
+no title or no publish time) or the fetcher's outcome (``robots``,
+``too_large``, ``not_html``, ``http_error``, ``timeout``, ``blocked``,
+``redirect_offsite``, ``error``). ``fetch_log.dt`` is the UTC date of the
+attempt's ``fetched_at``; a rerun of an interval replaces its rows wherever
+they were. No conditional requests are sent: a 304 would leave a rerun
+without the page to rebuild the interval's articles from.
+
+Stories are assigned against this batch plus ``articles`` published by
+other intervals in the days around it, so a copy found later joins the
+earlier story (its id never changes). Processing days out of order can leave
+an already-published later copy marked ``is_original``: ids are stable, the
+flag is best effort across intervals.
+
+Assets are linked with the built-in vocabulary (:data:`DEFAULT_COINS` and
+aliases of :mod:`newsmarkets.news.aliases`), not the price provider's coin
+list: the build step must not depend on the price API being up. Coins
+missing from that vocabulary are not linked.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import re
+import time
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable
+
+import pandas as pd
+
+from newsmarkets.config import Config, NewsSourceConfig
+from newsmarkets.intervals import Interval, as_utc
+from newsmarkets.news import rawstore
+from newsmarkets.news.discover import DiscoveredUrl, DiscoveryError, parse_feed, parse_sitemap
+from newsmarkets.news.urls import UrlError, article_id, canonicalize_url
+
+log = logging.getLogger("newsmarkets.news")
+
+ARTICLES = "articles"
+ARTICLE_ASSETS = "article_assets"
+FETCH_LOG = "fetch_log"
+
+# Consecutive feed items further apart than this end the feed's "recent
+# window": pinned or sticky items far in the past say nothing about coverage.
+FEED_MAX_GAP = timedelta(hours=12)
+# Child sitemaps dated this many days before the interval are read too: an
+# article edited into the interval is listed under its publish day.
+SITEMAP_LOOKBACK_DAYS = 2
+MAX_SITEMAP_FETCHES = 60  # per source and run; politeness over completeness
+MAX_SITEMAP_DEPTH = 2  # index -> index -> urlset
+STORY_LOOKBACK = timedelta(days=3)  # matches dedup.MAX_GAP: older stories cannot gain copies
+MAX_FETCH_WORKERS = 4
+_NAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+class NewsIngestError(RuntimeError):
+    """A news batch cannot go on (nothing readable at all, a target that cannot be fetched)."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _warehouse(cfg: Config):
+    from newsmarkets.warehouse.writer import Warehouse
+
+    return Warehouse.from_config(cfg)
+
+
+def _fetcher(cfg: Config, source: NewsSourceConfig | None):
+    from newsmarkets.news.fetch import PoliteFetcher
+
+    news = cfg.news
+    return PoliteFetcher(
+        user_agent=news.user_agent or cfg.http.user_agent,
+        allowed_domains=source.domains if source is not None else None,
+        allow_private_networks=cfg.http.allow_private_networks,
+        per_domain_rps=news.per_domain_rps,
+        per_domain_concurrency=news.per_domain_concurrency,
+        timeout_s=news.timeout_s,
+        max_bytes=news.max_bytes,
+    )
+
+
+# ----------------------------------------------------------------------------- discovery (pure parts)
+
+def feed_covered_since(dates: Iterable[datetime | None]) -> datetime | None:
+    """The oldest time a feed's contiguous recent window reaches back to (None: no dated items)."""
+    ordered = sorted((d for d in dates if d is not None), reverse=True)
+    if not ordered:
+        return None
+    oldest = ordered[0]
+    for newer, older in zip(ordered, ordered[1:]):
+        if newer - older > FEED_MAX_GAP:
+            break
+        oldest = older
+    return oldest
+
+
+def sitemap_may_touch(child_url: str, interval: Interval) -> bool:
+    """Whether a child sitemap can list URLs dated in ``interval``, judged by the date in its name.
+
+    Names without a date may hold anything and are read.
+    """
+    found = _NAME_DATE.findall(posixpath.basename(child_url.split("?", 1)[0]))
+    if not found:
+        return True
+    try:
+        day = date(*map(int, found[-1]))
+    except ValueError:
+        return True
+    first = interval.start.date() - timedelta(days=SITEMAP_LOOKBACK_DAYS)
+    last = (interval.end - timedelta(microseconds=1)).date()
+    return first <= day <= last
+
+
+def merge_listings(listings: Iterable[DiscoveredUrl], interval: Interval) -> tuple[list[dict], int]:
+    """One entry per canonical URL dated in ``interval``; feed dates win over sitemap dates.
+
+    Returns (entries sorted by date then URL, count of unusable URLs).
+    """
+    best: dict[str, tuple[tuple, DiscoveredUrl]] = {}
+    invalid = 0
+    for order, item in enumerate(listings):
+        try:
+            canonical = canonicalize_url(item.url)
+        except UrlError:
+            invalid += 1
+            continue
+        rank = (item.published_at is None, item.date_source != "feed", order)
+        if canonical not in best or rank < best[canonical][0]:
+            best[canonical] = (rank, item)
+    chosen = []
+    for canonical, (_, item) in best.items():
+        if item.published_at is None or not interval.contains(item.published_at):
+            continue
+        chosen.append({
+            "url": item.url,  # fetched as listed: sites may not answer the canonical spelling
+            "canonical_url": canonical,
+            "page_id": article_id(canonical),
+            "title": item.title,
+            "listed_at": item.published_at.astimezone(timezone.utc).isoformat(),
+            "date_source": item.date_source,
+            "discovered_from": item.discovered_from,
+        })
+    chosen.sort(key=lambda e: (e["listed_at"], e["url"]))
+    return chosen, invalid
+
+
+# ----------------------------------------------------------------------------- discovery (I/O)
+
+def _read_listing(fetcher, url: str, errors: list[str]) -> bytes | None:
+    from newsmarkets.news.fetch import FEED_MEDIA_TYPES
+
+    result = fetcher.fetch(url, accept=FEED_MEDIA_TYPES)
+    if result.outcome != "fetched" or result.content is None:
+        errors.append(f"{url}: {result.outcome} ({result.reason or result.status})")
+        return None
+    return result.content
+
+
+def _read_sitemaps(fetcher, source: NewsSourceConfig, interval: Interval, errors: list[str]) -> tuple[list[DiscoveredUrl], int]:
+    found: list[DiscoveredUrl] = []
+    queue = [(u, 0) for u in source.sitemaps]
+    seen: set[str] = set()
+    fetches = 0
+    while queue:
+        url, depth = queue.pop(0)
+        if url in seen:
+            continue
+        seen.add(url)
+        if fetches >= MAX_SITEMAP_FETCHES:
+            errors.append(f"{url}: skipped, {MAX_SITEMAP_FETCHES} sitemaps read already this run")
+            continue
+        fetches += 1
+        data = _read_listing(fetcher, url, errors)
+        if data is None:
+            continue
+        try:
+            parsed = parse_sitemap(data, sitemap_url=url, source=source.name, source_timezone=source.timezone)
+        except DiscoveryError as exc:
+            errors.append(str(exc))
+            continue
+        found.extend(parsed.urls)
+        if depth < MAX_SITEMAP_DEPTH:
+            queue.extend((c, depth + 1) for c in parsed.child_sitemaps if sitemap_may_touch(c, interval))
+    return found, fetches
+
+
+def _discover_source(cfg: Config, source: NewsSourceConfig, interval: Interval) -> dict:
+    errors: list[str] = []
+    listings: list[DiscoveredUrl] = []
+    feeds_read = 0
+    covered_since: datetime | None = None
+    with _fetcher(cfg, source) as fetcher:
+        for url in source.feeds:
+            data = _read_listing(fetcher, url, errors)
+            if data is None:
+                continue
+            try:
+                items = parse_feed(data, feed_url=url, source=source.name, source_timezone=source.timezone)
+            except DiscoveryError as exc:
+                errors.append(str(exc))
+                continue
+            feeds_read += 1
+            listings.extend(items)
+            since = feed_covered_since(i.published_at for i in items)
+            if since is not None:
+                covered_since = since if covered_since is None else max(covered_since, since)
+        # every feed must have been read for its window to count
+        feeds_cover = feeds_read == len(source.feeds) and covered_since is not None and covered_since <= interval.start
+        read_sitemaps = bool(source.sitemaps) and not feeds_cover
+        sitemap_fetches = 0
+        if read_sitemaps:
+            from_sitemaps, sitemap_fetches = _read_sitemaps(fetcher, source, interval, errors)
+            listings.extend(from_sitemaps)
+    entries, invalid = merge_listings(listings, interval)
+    listing_reads = feeds_read + sitemap_fetches
+    return {
+        "entries": entries, "errors": errors, "invalid_urls": invalid, "read_sitemaps": read_sitemaps,
+        "feeds_read": feeds_read, "sitemap_fetches": sitemap_fetches, "nothing_read": listing_reads == 0,
+    }
+
+
+def discover(cfg: Config, interval: Interval, run_id: str) -> list[dict]:
+    """Find each source's article URLs dated in ``interval`` and stage them (see the module docstring).
+
+    Returns one dict per source: ``source``, ``staged`` (path for
+    :func:`fetch_source`), ``urls``, ``read_sitemaps`` and ``errors`` (listing
+    problems). Raises :class:`NewsIngestError` only when not a single feed or
+    sitemap of any source could be read: that is an outage, not a quiet hour.
+    """
+    if not cfg.news.sources:
+        log.warning("news.sources is empty: nothing to discover")
+        return []
+    wh = _warehouse(cfg)
+    out, all_failed = [], True
+    for source in cfg.news.sources:
+        started = time.perf_counter()
+        found = _discover_source(cfg, source, interval)
+        all_failed = all_failed and found["nothing_read"]
+        for line in found["errors"]:
+            log.warning("discover %s: %s", source.name, line)
+        doc = {"source": source.name, "interval": [interval.start.isoformat(), interval.end.isoformat()],
+               "run_id": run_id, "urls": found["entries"]}
+        staged = rawstore.write_staged_json(wh.storage, "discovered", interval, run_id, source.name, doc)
+        log.info("discover %s %s: %d URL(s) in the interval (sitemaps read: %s, %d sitemap fetch(es))",
+                 source.name, interval, len(found["entries"]), found["read_sitemaps"], found["sitemap_fetches"])
+        out.append({
+            "source": source.name, "staged": staged, "urls": len(found["entries"]),
+            "read_sitemaps": found["read_sitemaps"], "errors": found["errors"][:20],
+            "invalid_urls": found["invalid_urls"], "discover_s": round(time.perf_counter() - started, 3),
+        })
+    if all_failed:
+        raise NewsIngestError(
+            f"discover {interval}: no feed or sitemap of any source could be read: "
+            + "; ".join(e for o in out for e in o["errors"][:3])
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- fetching
+
+def fetch_source(cfg: Config, interval: Interval, run_id: str, discovered: dict) -> dict:
+    """Fetch one source's discovered URLs politely, keep raw HTML, stage the results."""
+    source = cfg.news.source(discovered["source"])
+    wh = _warehouse(cfg)
+    doc = rawstore.read_staged_json(wh.storage, discovered["staged"])
+    entries = doc["urls"]
+    started = time.perf_counter()
+    with _fetcher(cfg, source) as fetcher:
+        results = fetcher.fetch_many([e["url"] for e in entries], max_workers=MAX_FETCH_WORKERS)
+    rows = []
+    for entry, result in zip(entries, results):
+        fetched_at = as_utc(result.fetched_at)
+        raw_path = None
+        if result.outcome == "fetched" and result.html is not None:
+            raw_path = rawstore.write_raw_html(wh.storage, fetched_at, source.name, entry["page_id"], result.html)
+        rows.append({
+            **entry,
+            "final_url": result.final_url,
+            "outcome": result.outcome,
+            "status": result.status,
+            "reason": result.reason or None,
+            "attempts": result.attempts,
+            "fetched_at": fetched_at.isoformat(),
+            "content_type": result.content_type,
+            "raw_path": raw_path,
+        })
+    outcomes = Counter(r["outcome"] for r in rows)
+    staged = rawstore.write_staged_json(
+        wh.storage, "fetched", interval, run_id, source.name,
+        {"source": source.name, "run_id": run_id, "results": rows},
+    )
+    log.info("fetch %s %s: %s", source.name, interval, dict(sorted(outcomes.items())))
+    return {"source": source.name, "staged": staged, "urls": len(rows), "outcomes": dict(sorted(outcomes.items())),
+            "fetch_s": round(time.perf_counter() - started, 3)}
+
+
+# ----------------------------------------------------------------------------- building (pure parts)
+
+def asset_dictionary(cfg: Config):
+    """The linker vocabulary: every built-in coin with its aliases (no network).
+
+    Built-in coins beyond ``prices.assets`` are linked too: an article about
+    them is still about them, and their prices can be tracked later. A
+    tracked asset without built-in names cannot be linked (warned once).
+    """
+    from newsmarkets.news.aliases import DEFAULT_COINS
+    from newsmarkets.news.link import build_asset_dictionary
+
+    unknown = sorted(set(cfg.prices.assets) - {c["id"] for c in DEFAULT_COINS})
+    if unknown:
+        log.warning("no built-in names for tracked asset(s) %s: their articles are not linked", ", ".join(unknown))
+    return build_asset_dictionary(DEFAULT_COINS)
+
+
+def _extract(row: dict, html: str, source: NewsSourceConfig, min_words: int) -> dict:
+    """One staged fetch row plus its page -> an article dict (raises ExtractionError)."""
+    from newsmarkets.news.dedup import content_hash
+    from newsmarkets.news.extract import ExtractionError, extract_article
+
+    url = row["final_url"] or row["url"]
+    fetched_at = as_utc(row["fetched_at"])
+    listed_at = as_utc(row["listed_at"]) if row.get("listed_at") else None
+    # A feed's date is a publish date; a sitemap's may be lastmod (the last
+    # edit), so it only stands in when the page itself gives no time.
+    from_feed = row.get("date_source") == "feed"
+    record = extract_article(
+        html, url, fetched_at=fetched_at, source_timezone=source.timezone,
+        feed_published_at=listed_at if from_feed else None, min_words=min_words,
+    )
+    if not record.title or not record.title.strip():
+        raise ExtractionError(url, "no title")
+    if record.published_at is None and listed_at is not None and not from_feed:
+        record.published_at = listed_at.replace(second=0, microsecond=0)
+        record.published_at_source = "sitemap"
+    if record.published_at is None:
+        raise ExtractionError(url, "no publish time on the page or in its listing")
+    try:
+        canonical = canonicalize_url(url, canonical_hint=record.canonical_url)
+    except UrlError as exc:
+        raise ExtractionError(url, f"unusable URL ({exc})") from None
+    return {
+        "article_id": article_id(canonical),
+        "url": url,
+        "canonical_url": canonical,
+        "source": source.name,
+        "title": record.title,
+        "authors": list(record.authors),
+        "published_at": record.published_at,
+        "published_at_source": record.published_at_source,
+        "updated_at": record.updated_at,
+        "language": record.language,
+        "section": record.section,
+        "body": record.body,
+        "word_count": record.word_count,
+        "content_hash": content_hash(record.body),
+        "fetched_at": fetched_at,
+        "_is_direct": canonicalize_url(row["url"]) == canonical,  # not reached through a redirect
+    }
+
+
+def drop_duplicates(candidates: list[dict], existing_ids: set[str], existing_hashes: dict[str, str]) -> tuple[list[dict], list[tuple[dict, str, str]]]:
+    """Split candidates into kept articles and ``(candidate, duplicate_of, reason)``.
+
+    Within the batch the copy reached directly (not via a redirect) wins, then
+    the earliest published, then the smallest URL, so reruns choose alike.
+    """
+    order = sorted(candidates, key=lambda c: (not c["_is_direct"], c["published_at"], c["url"]))
+    kept: list[dict] = []
+    dupes: list[tuple[dict, str, str]] = []
+    ids: set[str] = set()
+    hashes: dict[str, str] = {}
+    for c in order:
+        if c["article_id"] in existing_ids:
+            dupes.append((c, c["article_id"], "article already published by another interval"))
+        elif c["article_id"] in ids:
+            dupes.append((c, c["article_id"], "same canonical URL as another page of this batch"))
+        elif c["content_hash"] in existing_hashes:
+            dupes.append((c, existing_hashes[c["content_hash"]], "same body as an article published by another interval"))
+        elif c["content_hash"] in hashes:
+            dupes.append((c, hashes[c["content_hash"]], "same body as another page of this batch"))
+        else:
+            kept.append(c)
+            ids.add(c["article_id"])
+            hashes[c["content_hash"]] = c["article_id"]
+    return kept, dupes
+
+
+# ----------------------------------------------------------------------------- building (I/O)
+
+def _existing_articles(wh, interval: Interval, published: list[datetime]) -> pd.DataFrame:
+    """Articles other intervals published around this batch's dates (for stories and duplicates)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = ["article_id", "published_at", "body", "story_id", "content_hash"]
+    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    if not published:
+        return empty
+    first = (min(published) - STORY_LOOKBACK).date()
+    last = (max(published) + STORY_LOOKBACK).date()
+    dts = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+    own = f"part-{interval.key}.parquet"
+    files = [f for f in wh.files(ARTICLES, dts) if posixpath.basename(f) != own]
+    if not files:
+        return empty
+    tables = [pq.read_table(wh.storage.to_path(f), columns=columns, filesystem=wh.storage.arrow_fs) for f in files]
+    frame = pa.concat_tables(tables).to_pandas()
+    frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
+    return frame
+
+
+FETCH_LOG_COLUMNS = ["url", "source", "status", "outcome", "reason", "attempts", "article_id", "fetched_at",
+                     "run_id", "interval_start_at"]
+
+
+def _log_row(row: dict, source: str, run_id: str, interval: Interval, outcome: str, reason: str | None,
+             article: str | None) -> dict:
+    return {
+        "url": row["url"], "source": source, "status": row.get("status"), "outcome": outcome,
+        "reason": reason, "attempts": int(row.get("attempts") or 0), "article_id": article,
+        "fetched_at": as_utc(row["fetched_at"]), "run_id": run_id, "interval_start_at": interval.start,
+    }
+
+
+def _articles_frame(kept: list[dict]) -> pd.DataFrame:
+    from newsmarkets.warehouse.schemas import ARTICLES as SPEC
+
+    columns = [c for c in SPEC.schema.names if c != SPEC.partition_by]
+    frame = pd.DataFrame([{k: v for k, v in c.items() if not k.startswith("_")} for c in kept],
+                         columns=[c for c in columns if c not in ("story_id", "is_original")])
+    for column in ("published_at", "updated_at", "fetched_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame["word_count"] = frame["word_count"].astype("int64")
+    return frame
+
+
+def build_and_publish(cfg: Config, interval: Interval, run_id: str, fetched: list[dict]) -> dict:
+    """Extract, de-duplicate, group into stories, link assets; validate and publish three tables.
+
+    ``fetched`` is the list of :func:`fetch_source` results. Tables are
+    published in the order ``articles``, ``article_assets``, ``fetch_log``;
+    a critical quality failure quarantines that batch and raises
+    :class:`~newsmarkets.quality.gate.QualityGateError` before anything
+    after it is written.
+    """
+    from newsmarkets.news.dedup import assign_stories
+    from newsmarkets.news.extract import ExtractionError
+    from newsmarkets.news.link import LINK_COLUMNS, link_frame
+    from newsmarkets.quality.gate import publish_if_valid
+    from newsmarkets.quality.suites import article_assets_suite, articles_suite, fetch_log_suite
+
+    started = time.perf_counter()
+    wh = _warehouse(cfg)
+    min_words = cfg.news.min_words
+    log_rows: list[dict] = []
+    candidates: list[dict] = []
+    rows_of: dict[int, tuple[dict, str]] = {}
+    for batch in fetched:
+        source = cfg.news.source(batch["source"])
+        doc = rawstore.read_staged_json(wh.storage, batch["staged"])
+        for row in doc["results"]:
+            if row["outcome"] != "fetched":
+                log_rows.append(_log_row(row, source.name, run_id, interval, row["outcome"], row.get("reason"), None))
+                continue
+            try:
+                html = rawstore.read_raw_html(wh.storage, row["raw_path"])
+                candidate = _extract(row, html, source, min_words)
+            except ExtractionError as exc:
+                log_rows.append(_log_row(row, source.name, run_id, interval, "extraction_failed", exc.reason, None))
+                continue
+            rows_of[id(candidate)] = (row, source.name)
+            candidates.append(candidate)
+    extracted = time.perf_counter()
+
+    existing = _existing_articles(wh, interval, [c["published_at"] for c in candidates])
+    existing_hashes = dict(zip(existing["content_hash"], existing["article_id"]))
+    kept, dupes = drop_duplicates(candidates, set(existing["article_id"]), existing_hashes)
+    for candidate, duplicate_of, reason in dupes:
+        row, source_name = rows_of[id(candidate)]
+        log_rows.append(_log_row(row, source_name, run_id, interval, "duplicate", reason, duplicate_of))
+    for candidate in kept:
+        row, source_name = rows_of[id(candidate)]
+        log_rows.append(_log_row(row, source_name, run_id, interval, "article", None, candidate["article_id"]))
+
+    articles = _articles_frame(kept)
+    articles = assign_stories(articles, existing=existing[["article_id", "published_at", "body", "story_id"]])
+    articles = articles.sort_values("article_id", ignore_index=True)
+    links = link_frame(articles, asset_dictionary(cfg)) if len(articles) else pd.DataFrame(columns=LINK_COLUMNS)
+    links = links.drop(columns=["dt"])
+    if not len(links):
+        links["published_at"] = pd.to_datetime(links["published_at"], utc=True)
+    fetch_log = pd.DataFrame(log_rows, columns=FETCH_LOG_COLUMNS)
+    fetch_log["status"] = fetch_log["status"].astype("Int64")
+    fetch_log["fetched_at"] = pd.to_datetime(fetch_log["fetched_at"], utc=True)
+    fetch_log["interval_start_at"] = pd.to_datetime(fetch_log["interval_start_at"], utc=True)
+    fetch_log = fetch_log.sort_values("url", ignore_index=True)
+
+    published = publish_if_valid(wh, ARTICLES, articles, interval, run_id, articles_suite(min_words=min_words))
+    linked = publish_if_valid(wh, ARTICLE_ASSETS, links, interval, run_id, article_assets_suite())
+    logged = publish_if_valid(wh, FETCH_LOG, fetch_log, interval, run_id, fetch_log_suite())
+    outcomes = Counter(fetch_log["outcome"])
+    log.info("news %s: %d article(s), %d asset link(s), outcomes %s", interval, published.rows_written,
+             linked.rows_written, dict(sorted(outcomes.items())))
+    return {
+        "articles": published.rows_written,
+        "article_assets": linked.rows_written,
+        "fetch_log": logged.rows_written,
+        "outcomes": dict(sorted(outcomes.items())),
+        "stories": int(articles["story_id"].nunique()) if len(articles) else 0,
+        "duplicates_dropped_by_writer": published.duplicates_dropped,
+        "warnings": published.warnings + linked.warnings + logged.warnings,
+        "extract_s": round(extracted - started, 3),
+        "build_publish_s": round(time.perf_counter() - extracted, 3),
+    }
+
+
+# ----------------------------------------------------------------------------- one page, for the CLI
+
+def extract_url_or_file(target: str, *, url: str | None = None, cfg: Config) -> dict:
+    """Extract one article from a URL (fetched politely) or a local HTML file.
+
+    ``url`` is the page's address when ``target`` is a file (for relative
+    links and the canonical URL). The source timezone is that of the
+    configured source whose domains include the page's host, else UTC.
+    Returns the :class:`ArticleRecord` dict plus ``article_id``,
+    ``content_hash`` and ``assets`` (the linked assets).
+    """
+    from urllib.parse import urlsplit
+
+    from newsmarkets.news.dedup import content_hash
+    from newsmarkets.news.extract import extract_article
+    from newsmarkets.news.link import link_article
+
+    fetched_at = None
+    if re.match(r"^https?://", target, re.I):
+        with _fetcher(cfg, None) as fetcher:
+            result = fetcher.fetch(target)
+        if result.outcome != "fetched" or result.html is None:
+            raise NewsIngestError(f"{target}: cannot fetch the page: {result.outcome} ({result.reason or result.status})")
+        html, page_url, fetched_at = result.html, result.final_url, as_utc(result.fetched_at)
+    else:
+        try:
+            with open(target, "rb") as handle:
+                html = handle.read()
+        except OSError as exc:
+            raise NewsIngestError(f"{target}: cannot read the file ({exc.strerror or exc})") from None
+        page_url = url
+    host = urlsplit(page_url).hostname if page_url else None
+    tz = next((s.timezone for s in cfg.news.sources if host and host in s.domains), "UTC")
+    record = extract_article(html, page_url, fetched_at=fetched_at, source_timezone=tz, min_words=cfg.news.min_words)
+    out: dict[str, Any] = record.to_dict()
+    canonical = None
+    if page_url or record.canonical_url:
+        try:
+            canonical = canonicalize_url(page_url or record.canonical_url, canonical_hint=record.canonical_url)
+        except UrlError:
+            canonical = None
+    out["canonical_url"] = canonical or record.canonical_url
+    out["article_id"] = article_id(canonical) if canonical else None
+    out["content_hash"] = content_hash(record.body)
+    out["assets"] = [
+        {"asset_id": m.asset_id, "mentions": m.mentions, "in_title": m.in_title, "matched_terms": list(m.matched_terms)}
+        for m in link_article(record.title, record.body, asset_dictionary(cfg))
+    ]
+    return out

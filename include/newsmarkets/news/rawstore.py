@@ -1,0 +1,77 @@
+"""Raw fetched HTML and the news pipeline's small JSON hand-offs, kept in the warehouse.
+
+Raw pages are stored gzip-compressed, partitioned by the UTC date they were
+fetched, so articles can be re-extracted (a better extractor, a fixed bug)
+without fetching anything again::
+
+    <warehouse>/_raw_html/dt=YYYY-MM-DD/<source>/<page_id>.html.gz
+
+``page_id`` is :func:`~newsmarkets.news.urls.article_id` of the URL *as
+listed* (canonicalised): the page's own ``rel=canonical`` is not known
+before extraction. A refetch on the same day replaces the file.
+
+Discovery and fetch results between tasks are JSON files under
+``<warehouse>/_staging/news_<step>/<interval>/<run>/<source>.json``: small,
+readable, and a retried task re-reads exactly what the earlier step found.
+Every write is atomic (see :meth:`Storage.write_atomic`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime, timezone
+
+from newsmarkets.intervals import Interval
+from newsmarkets.warehouse.storage import Storage, safe_name
+
+RAW_HTML_DIR = "_raw_html"
+STAGING_DIR = "_staging"
+
+
+class RawStoreError(ValueError):
+    """A raw page or staged hand-off is missing, unreadable or outside the warehouse."""
+
+
+def raw_html_path(storage: Storage, fetched_at: datetime, source: str, page_id: str) -> str:
+    day = fetched_at.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    return storage.path(RAW_HTML_DIR, f"dt={day}", safe_name(source), f"{safe_name(page_id)}.html.gz")
+
+
+def write_raw_html(storage: Storage, fetched_at: datetime, source: str, page_id: str, html: str) -> str:
+    """Store one page's decoded HTML (UTF-8, gzip); returns its path/URL."""
+    path = raw_html_path(storage, fetched_at, source, page_id)
+    # mtime=0: the same page gives the same bytes, so reruns are byte-identical
+    payload = gzip.compress(html.encode("utf-8"), compresslevel=6, mtime=0)
+    storage.write_atomic(path, lambda sink: sink.write(payload))
+    return storage.url(path)
+
+
+def read_raw_html(storage: Storage, path: str) -> str:
+    if not storage.is_under(path, RAW_HTML_DIR):
+        raise RawStoreError(f"{path!r} is not a raw page under {storage.url(storage.path(RAW_HTML_DIR))}")
+    try:
+        with storage.fs.open(storage.to_path(path), "rb") as handle:
+            return gzip.decompress(handle.read()).decode("utf-8")
+    except FileNotFoundError:
+        raise RawStoreError(f"raw page {path!r} is missing (was the warehouse cleaned?)") from None
+
+
+def write_staged_json(storage: Storage, step: str, interval: Interval, run_id: str, name: str, doc: dict) -> str:
+    """Stage one JSON document of pipeline step ``step``; returns its path/URL."""
+    path = storage.path(STAGING_DIR, f"news_{safe_name(step)}", interval.key, safe_name(run_id), f"{safe_name(name)}.json")
+    text = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False)
+    storage.write_atomic(path, lambda sink: sink.write(text.encode("utf-8")))
+    return storage.url(path)
+
+
+def read_staged_json(storage: Storage, path: str) -> dict:
+    if not storage.is_under(path, STAGING_DIR):
+        raise RawStoreError(f"{path!r} is not a staged file under {storage.url(storage.path(STAGING_DIR))}")
+    try:
+        with storage.fs.open(storage.to_path(path), "rb") as handle:
+            return json.loads(handle.read().decode("utf-8"))
+    except FileNotFoundError:
+        raise RawStoreError(f"staged file {path!r} is missing") from None
+    except json.JSONDecodeError as exc:
+        raise RawStoreError(f"staged file {path!r} is not valid JSON ({exc})") from None
