@@ -31,6 +31,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import ARTICLE_ASSETS, ARTICLES, DQ_RESULTS, FETCH_LOG
 from newsmarkets.orchestration.defaults import default_args, schedule_end
+from newsmarkets.orchestration.tasks import refresh_catalog
 
 
 @dag(
@@ -77,16 +78,7 @@ def news_ingest():
         cfg, interval, run_id = run_context()
         return build_and_publish(cfg, interval, run_id, list(fetched))
 
-    @task(task_display_name="Refresh DuckDB catalog")
-    def refresh(_published: dict) -> dict:
-        """Rebuild the DuckDB catalog's views."""
-        from newsmarkets.orchestration.runtime import run_context
-        from newsmarkets.warehouse.catalog import refresh_for_config
-
-        cfg, _, _ = run_context()
-        return refresh_for_config(cfg)
-
-    refresh(publish(fetch.expand(discovered=discover())))
+    refresh_catalog(publish(fetch.expand(discovered=discover())))
 
 
 news_ingest()

@@ -22,6 +22,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import DQ_RESULTS, PRICE_GAPS, PRICE_SNAPSHOTS
 from newsmarkets.orchestration.defaults import default_args, schedule_end
+from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
 
 
 @dag(
@@ -46,25 +47,9 @@ def prices_history():
         cfg, interval, run_id = run_context()
         return fetch_history(cfg, interval, run_id)
 
-    @task(task_display_name="Validate and publish", outlets=[PRICE_SNAPSHOTS, PRICE_GAPS, DQ_RESULTS])
-    def publish(staged: dict) -> dict:
-        """Validate the staged day; publish it or quarantine it."""
-        from newsmarkets.orchestration.runtime import run_context
-        from newsmarkets.prices.pipeline import publish_prices
+    publish = publish_prices_task([PRICE_SNAPSHOTS, PRICE_GAPS, DQ_RESULTS])
 
-        cfg, interval, run_id = run_context()
-        return publish_prices(cfg, interval, run_id, staged)
-
-    @task(task_display_name="Refresh DuckDB catalog")
-    def refresh(_published: dict) -> dict:
-        """Rebuild the DuckDB catalog's views."""
-        from newsmarkets.orchestration.runtime import run_context
-        from newsmarkets.warehouse.catalog import refresh_for_config
-
-        cfg, _, _ = run_context()
-        return refresh_for_config(cfg)
-
-    refresh(publish(fetch()))
+    refresh_catalog(publish(fetch()))
 
 
 prices_history()

@@ -13,29 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from newsmarkets.local.backfill import DagRunFailed, create_backfill, run_states, wait_for_runs
-from newsmarkets.local.environment import EmbeddedEnvironment
-from newsmarkets.warehouse.writer import Warehouse
+from conftest import DAYS, run_backfill
 
 pytestmark = pytest.mark.slow
-
-DAYS = 3
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    base = tmp_path_factory.mktemp("e2e-prices")
-    environment = EmbeddedEnvironment(
-        base, days=DAYS, extra_env={"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2"}
-    )
-    environment.start(progress=lambda m: None)
-    yield environment
-    environment.stop()
-
-
-@pytest.fixture(scope="module")
-def warehouse(env):
-    return Warehouse.from_config(env.config())
 
 
 def _snapshot_slot(env) -> str:
@@ -43,14 +23,7 @@ def _snapshot_slot(env) -> str:
 
 
 def _run(env, dag_id, start, end, expected, reprocess="none"):
-    backfill_id = create_backfill(env.airflow, dag_id, start, end, max_active_runs=2, reprocess=reprocess)
-    try:
-        states = wait_for_runs(env.airflow, dag_id, backfill_id=backfill_id, expected=expected, timeout_s=600,
-                               fail_fast=False, progress=None)
-    except DagRunFailed:
-        states = run_states(env.airflow, dag_id, backfill_id=backfill_id)
-    assert len(states) == expected, states
-    return states
+    return run_backfill(env, dag_id, start, end, expected, reprocess=reprocess)
 
 
 def test_history_backfill_over_several_days(env, warehouse):

@@ -19,8 +19,8 @@ def _progress(msg: str) -> None:
     print(msg, flush=True)
 
 
-def backfill_prices(env: EmbeddedEnvironment, *, timeout_s: float = 900) -> dict[str, dict]:
-    """Backfill prices_history over the world's days and one live snapshot at its clock."""
+def backfill_all(env: EmbeddedEnvironment, *, timeout_s: float = 900) -> dict[str, dict]:
+    """Backfill prices_history over the world's days, one live snapshot at its clock, and a day of news."""
     from newsmarkets.local.backfill import create_backfill, wait_for_runs
 
     window = env.window
@@ -32,8 +32,14 @@ def backfill_prices(env: EmbeddedEnvironment, *, timeout_s: float = 900) -> dict
     last_slot = (window.end_at - timedelta(minutes=5)).isoformat()
     _progress(f"• running prices_snapshot for the interval ending at the replay clock ({window.end_at.isoformat()})…")
     snapshot = create_backfill(env.airflow, "prices_snapshot", last_slot, last_slot, max_active_runs=1)
+    # News is hourly: every hour is one run of four tasks, so the demo takes the
+    # world's last day (24 runs) to stay within minutes on two cores.
+    news_day = window.last_day.isoformat()
+    _progress(f"• backfilling news_ingest over {news_day} (24 hourly runs)…")
+    news = create_backfill(env.airflow, "news_ingest", f"{news_day}T00:00:00+00:00", f"{news_day}T23:00:00+00:00",
+                           max_active_runs=4)
     states = {}
-    for dag_id, backfill_id in (("prices_history", history), ("prices_snapshot", snapshot)):
+    for dag_id, backfill_id in (("prices_history", history), ("prices_snapshot", snapshot), ("news_ingest", news)):
         states[dag_id] = wait_for_runs(env.airflow, dag_id, backfill_id=backfill_id, timeout_s=timeout_s,
                                        progress=lambda m: _progress("  " + m))
     return states
@@ -48,7 +54,7 @@ def run_demo(base_dir: str = ".stack/demo", keep_running: bool = False, days: in
     try:
         env.start(progress=_progress)
         _progress(f"  Airflow is up ({time.monotonic() - started:.0f}s); UI at {env.airflow.base_url}")
-        states = backfill_prices(env)
+        states = backfill_all(env)
         report = build_report(env, states)
     finally:
         if not keep_running:
@@ -81,7 +87,7 @@ def run_local_airflow(base_dir: str = ".stack/airflow", port: int = 8080) -> int
             "Press Ctrl-C to stop everything.",
             flush=True,
         )
-        for dag_id in ("prices_snapshot", "prices_history"):
+        for dag_id in ("prices_snapshot", "prices_history", "news_ingest"):
             env.airflow.unpause(dag_id)
         while not stop["now"]:
             time.sleep(1)

@@ -40,7 +40,19 @@ def build_report(env, states: dict) -> dict:
     gaps = _query(catalog, """
         SELECT asset_id, gap_start_at::VARCHAR, gap_end_at::VARCHAR, reason
         FROM price_gaps ORDER BY gap_start_at, asset_id LIMIT 10""")
+    outcomes = _query(catalog, "SELECT outcome, count(*) FROM fetch_log GROUP BY 1 ORDER BY 2 DESC, 1")
+    news = _query(catalog, """
+        SELECT count(*) AS articles, count(DISTINCT story_id) AS stories,
+               count(*) FILTER (WHERE NOT is_original) AS syndicated_copies,
+               count(DISTINCT source) AS sources
+        FROM articles""")
+    top_assets = _query(catalog, """
+        SELECT asset_id, count(*) AS articles, sum(mentions) AS mentions
+        FROM article_assets GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 8""")
     report = {
+        "news": dict(zip(("articles", "stories", "syndicated_copies", "sources"), news[0])),
+        "fetch_outcomes": dict(outcomes),
+        "top_linked_assets": [dict(zip(("asset_id", "articles", "mentions"), r)) for r in top_assets],
         "catalog": catalog,
         "warehouse": cfg.warehouse,
         "runs": {dag: dict(sorted(runs.items())) for dag, runs in states.items()},
@@ -110,6 +122,9 @@ td,th{{border:1px solid #ccc;padding:.25rem .6rem;text-align:left;font-size:.9re
 <p>Warehouse <code>{html.escape(report['warehouse'])}</code>; DuckDB catalog <code>{html.escape(report['catalog'])}</code>.</p>
 <h2>Prices</h2><img alt="indexed prices" src="data:image/png;base64,{png}" style="max-width:100%">
 {_table(report['prices_by_source'])}
+<h2>News</h2>{_table([report['news']])}
+<h3>Every discovered URL's outcome (fetch_log)</h3>{_table([{"outcome": k, "urls": v} for k, v in report['fetch_outcomes'].items()])}
+<h3>Most linked assets</h3>{_table(report['top_linked_assets'])}
 <h2>Rows per table</h2>{_table(rows)}
 <h2>Data quality (Great Expectations)</h2>{_table(report['dq'])}
 <h2>Recorded price gaps (first 10)</h2>{_table(report['gaps'])}
@@ -135,6 +150,11 @@ def print_report(report: dict) -> None:
     for r in report["dq"]:
         print(f"    {r['table']:<16} {r['severity']:<8} {r['checks']:>4} checks, {r['failed']} failed, "
               f"{r['batches']} batches{'' if r['all_published'] else ' (some quarantined)'}")
+    n = report["news"]
+    print(f"  news: {n['articles']} articles from {n['sources']} sources in {n['stories']} stories "
+          f"({n['syndicated_copies']} syndicated copies)")
+    print("  fetch outcomes: " + ", ".join(f"{k} {v}" for k, v in report["fetch_outcomes"].items()))
+    print("  most linked assets: " + ", ".join(f"{r['asset_id']} ({r['articles']})" for r in report["top_linked_assets"]))
     print(f"  recorded gaps: {report['rows'].get('price_gaps', 0)} (first: "
           f"{report['gaps'][0]['asset_id'] + ' ' + report['gaps'][0]['gap_start_at'] if report['gaps'] else 'none'})")
     print(f"  DuckDB catalog for BI tools: {report['catalog']}")

@@ -1,0 +1,42 @@
+"""One embedded environment (database, replay world, Airflow) for every end-to-end test.
+
+Starting Airflow costs ~30 s on two cores, so the session shares it; each test
+owns its DAG and intervals, and fault switches are cleared after use.
+"""
+
+import pytest
+
+from newsmarkets.local.environment import EmbeddedEnvironment
+from newsmarkets.warehouse.writer import Warehouse
+
+DAYS = 3
+
+
+@pytest.fixture(scope="session")
+def env(tmp_path_factory):
+    environment = EmbeddedEnvironment(
+        tmp_path_factory.mktemp("e2e"), days=DAYS,
+        extra_env={"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2"},
+    )
+    environment.start(progress=lambda m: None)
+    yield environment
+    environment.stop()
+
+
+@pytest.fixture(scope="session")
+def warehouse(env):
+    return Warehouse.from_config(env.config())
+
+
+def run_backfill(env, dag_id, start, end, expected, reprocess="none", max_active_runs=2):
+    """Create a backfill through Airflow and wait for it; returns {run_id: state}."""
+    from newsmarkets.local.backfill import DagRunFailed, create_backfill, run_states, wait_for_runs
+
+    backfill_id = create_backfill(env.airflow, dag_id, start, end, max_active_runs=max_active_runs, reprocess=reprocess)
+    try:
+        states = wait_for_runs(env.airflow, dag_id, backfill_id=backfill_id, expected=expected, timeout_s=900,
+                               fail_fast=False, progress=None)
+    except DagRunFailed:
+        states = run_states(env.airflow, dag_id, backfill_id=backfill_id)
+    assert len(states) == expected, states
+    return states
