@@ -225,6 +225,12 @@ def wait_for_runs(
         expected = backfill_run_count(stack, backfill_id)
     if expected is None and run_ids is not None:
         expected = len(run_ids)
+    if expected == 0:
+        # Airflow created no runs (e.g. every date already had one and
+        # reprocess="none"): nothing will ever finish, so do not wait.
+        if progress is not None:
+            progress(f"{dag_id}: the backfill created no runs (dates already run; use reprocess='completed' to rerun)")
+        return {}
     deadline = time.monotonic() + timeout_s
     last_report = ""
     states: dict[str, str] = {}

@@ -48,18 +48,26 @@ def backfill_all(env: EmbeddedEnvironment, *, timeout_s: float = 900) -> dict[st
 def run_demo(base_dir: str = ".stack/demo", keep_running: bool = False, days: int | None = None) -> int:
     from newsmarkets.local.report import build_report, print_report
 
+    from newsmarkets.local.airflow_stack import stop_on_termination
+
     started = time.monotonic()
     env = EmbeddedEnvironment(base_dir, days=days)
     print(f"newsmarkets demo — state in {env.base_dir}", flush=True)
-    try:
-        env.start(progress=_progress)
-        _progress(f"  Airflow is up ({time.monotonic() - started:.0f}s); UI at {env.airflow.base_url}")
-        states = backfill_all(env)
-        report = build_report(env, states)
-    finally:
-        if not keep_running:
-            _progress("• stopping Airflow, the replay world and the database…")
-            env.stop()
+    # Every demo replays the same world from scratch: fresh Airflow metadata so
+    # the backfills really run; the warehouse is kept and rewritten in place
+    # (reruns overwrite, never append).
+    env.reset_orchestration_state()
+    # SIGTERM (CI, a closed terminal) must stop every process we started, like Ctrl-C.
+    with stop_on_termination():
+        try:
+            env.start(progress=_progress)
+            _progress(f"  Airflow is up ({time.monotonic() - started:.0f}s); UI at {env.airflow.base_url}")
+            states = backfill_all(env)
+            report = build_report(env, states)
+        finally:
+            if not keep_running:
+                _progress("• stopping Airflow, the replay world and the database…")
+                env.stop()
     report["wall_s"] = round(time.monotonic() - started, 1)
     print_report(report)
     failed = [d for d, runs in states.items() if any(s != "success" for s in runs.values())]

@@ -86,6 +86,13 @@ class EmbeddedEnvironment:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
 
+    def reset_orchestration_state(self) -> None:
+        """Forget Airflow's metadata and logs (never the warehouse), for a from-scratch replay."""
+        import shutil
+
+        for sub in ("postgres", "airflow", "logs"):
+            shutil.rmtree(self.base_dir / sub, ignore_errors=True)
+
     # Lifecycle -------------------------------------------------------------
     def start(self, progress=print) -> "EmbeddedEnvironment":
         from newsmarkets.local.airflow_stack import AirflowStack
