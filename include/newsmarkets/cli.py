@@ -135,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # Our own error classes carry a message meant for the user; anything
+        # else is a bug and keeps its traceback.
+        if type(exc).__module__.startswith("newsmarkets."):
+            print(f"newsmarkets: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

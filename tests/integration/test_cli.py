@@ -1,0 +1,53 @@
+"""The `newsmarkets` command as users run it: every subcommand has --help, errors are one clear line."""
+
+import subprocess
+import sys
+
+import pytest
+
+from newsmarkets.replay.news_site import NewsSite
+from newsmarkets.replay.news_world import NewsWorld
+from newsmarkets.replay.world import MarketWorld
+
+
+def cli(*args, check=False):
+    return subprocess.run([sys.executable, "-m", "newsmarkets.cli", *args], capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("args", [[], ["demo"], ["airflow"], ["extract"], ["config", "check"], ["replay", "serve"],
+                                  ["replay", "truth"], ["catalog", "refresh"]])
+def test_every_subcommand_has_help(args):
+    out = cli(*args, "--help")
+    assert out.returncode == 0 and "usage: newsmarkets" in out.stdout
+
+
+def test_config_check_names_the_bad_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("warehouse: x\nprices: {provider: coingecko, base_url: 'http://h', assets: [bitcoin], colour: red}\n")
+    out = cli("config", "check", str(bad))
+    assert out.returncode == 2
+    assert "prices.colour: unknown key" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_extract_a_saved_page_prints_record_and_assets(tmp_path):
+    import json
+
+    market = MarketWorld.generate("2026-01-05", 3, 20260105)
+    news = NewsWorld.generate(market, 20260105)
+    article = next(a for a in news.articles if a.event_id and a.outlet == "ledgerpost")
+    _, _, body = NewsSite(news).handle(article.path, {}, market.end_at, "http://127.0.0.1:8765")
+    page = tmp_path / "page.html"
+    page.write_bytes(body)
+    out = cli("extract", str(page), "--url", "http://127.0.0.1:8765" + article.path)
+    assert out.returncode == 0, out.stderr
+    record = json.loads(out.stdout)
+    assert record["title"] == article.title
+    assert record["body"] == news.article_text(article.slug)
+    assert set(article.asset_ids) <= {a["asset_id"] for a in record["assets"]}
+
+
+def test_extract_missing_file_is_one_clear_line():
+    out = cli("extract", "/nonexistent/page.html")
+    assert out.returncode == 2
+    assert "/nonexistent/page.html" in out.stderr and "Traceback" not in out.stderr
