@@ -51,8 +51,10 @@ class EmbeddedEnvironment:
         self.wall_clock = wall_clock
         if wall_clock:
             # A world around today so the live snapshot DAG sees "now".
+            # The same window `newsmarkets replay serve --start auto` builds: ending with today.
             today = datetime.now(timezone.utc).date()
-            self.window = WorldWindow(today - timedelta(days=(days or rc.days) - 1), (days or rc.days) + 1)
+            span = max(days or rc.days, 2)
+            self.window = WorldWindow(today - timedelta(days=span - 1), span)
         else:
             self.window = WorldWindow(date.fromisoformat(rc.start), days or rc.days)
         self.ui_port = ui_port
