@@ -24,7 +24,7 @@ def markdown(results: dict) -> str:
     lines = ["| command | wall time | exit | measured |", "|---|---:|---:|---|"]
     for r in results.values():
         lines.append(f"| `{r['command']}` | {r['seconds'] / 60:.1f} min ({r['seconds']:.0f} s) | {r['exit_code']} | {r['measured_at']} |")
-    return "\n".join(lines) + "\n\nBoth after installation (the `.venv` exists); `python bench/time_commands.py [demo|test]` remeasures."
+    return "\n".join(lines) + "\n\nMeasured after installation unless the row says otherwise; `python bench/time_commands.py [demo|test]` remeasures (and writes bench/results/commands.json)."
 
 
 def main(which: list[str]) -> int:
