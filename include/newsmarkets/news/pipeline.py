@@ -28,8 +28,9 @@ no title or no publish time) or the fetcher's outcome (``robots``,
 ``too_large``, ``not_html``, ``http_error``, ``timeout``, ``blocked``,
 ``redirect_offsite``, ``error``). ``fetch_log.dt`` is the UTC date of the
 attempt's ``fetched_at``; a rerun of an interval replaces its rows wherever
-they were. No conditional requests are sent: a 304 would leave a rerun
-without the page to rebuild the interval's articles from.
+they were. Pages seen before are fetched conditionally (If-None-Match /
+If-Modified-Since from ``_raw_html/_validators/``); a 304 rebuilds the
+article from the raw HTML kept then, and its fetch_log row says status 304.
 
 Stories are assigned against this batch plus ``articles`` published by
 other intervals in the days around it, so a copy found later joins the
@@ -94,11 +95,12 @@ def _warehouse(cfg: Config):
     return Warehouse.from_config(cfg)
 
 
-def _fetcher(cfg: Config, source: NewsSourceConfig | None):
+def _fetcher(cfg: Config, source: NewsSourceConfig | None, conditional: dict | None = None):
     from newsmarkets.news.fetch import PoliteFetcher
 
     news = cfg.news
     return PoliteFetcher(
+        conditional=conditional,
         user_agent=news.user_agent or cfg.http.user_agent,
         allowed_domains=source.domains if source is not None else None,
         allow_private_networks=cfg.http.allow_private_networks,
@@ -295,18 +297,32 @@ def fetch_source(cfg: Config, interval: Interval, run_id: str, discovered: dict)
     doc = rawstore.read_staged_json(wh.storage, discovered["staged"])
     entries = doc["urls"]
     started = time.perf_counter()
-    with _fetcher(cfg, source) as fetcher:
+    # Pages fetched before are asked for with If-None-Match / If-Modified-Since;
+    # a 304 reuses the raw HTML we kept, so the site sends nothing twice.
+    known = {e["url"]: rawstore.read_validators(wh.storage, source.name, e["page_id"]) for e in entries}
+    known = {url: doc for url, doc in known.items() if doc is not None}
+    conditional = {url: (doc.get("etag"), doc.get("last_modified")) for url, doc in known.items()}
+    with _fetcher(cfg, source, conditional) as fetcher:
         results = fetcher.fetch_many([e["url"] for e in entries], max_workers=MAX_FETCH_WORKERS)
     rows = []
     for entry, result in zip(entries, results):
         fetched_at = as_utc(result.fetched_at)
-        raw_path = None
+        raw_path, outcome, final_url, is_not_modified = None, result.outcome, result.final_url, False
         if result.outcome == "fetched" and result.html is not None:
             raw_path = rawstore.write_raw_html(wh.storage, fetched_at, source.name, entry["page_id"], result.html)
+            if result.etag or result.last_modified:
+                rawstore.write_validators(wh.storage, source.name, entry["page_id"], etag=result.etag,
+                                          last_modified=result.last_modified, raw_path=raw_path,
+                                          final_url=result.final_url)
+        elif result.outcome == "not_modified" and entry["url"] in known:
+            doc = known[entry["url"]]
+            raw_path, outcome, is_not_modified = doc["raw_path"], "fetched", True
+            final_url = doc.get("final_url") or result.final_url
         rows.append({
             **entry,
-            "final_url": result.final_url,
-            "outcome": result.outcome,
+            "final_url": final_url,
+            "is_not_modified": is_not_modified,
+            "outcome": outcome,
             "status": result.status,
             "reason": result.reason or None,
             "attempts": result.attempts,
@@ -314,7 +330,7 @@ def fetch_source(cfg: Config, interval: Interval, run_id: str, discovered: dict)
             "content_type": result.content_type,
             "raw_path": raw_path,
         })
-    outcomes = Counter(r["outcome"] for r in rows)
+    outcomes = Counter("not_modified" if r["is_not_modified"] else r["outcome"] for r in rows)
     staged = rawstore.write_staged_json(
         wh.storage, "fetched", interval, run_id, source.name,
         {"source": source.name, "run_id": run_id, "results": rows},

@@ -57,6 +57,32 @@ def read_raw_html(storage: Storage, path: str) -> str:
         raise RawStoreError(f"raw page {path!r} is missing (was the warehouse cleaned?)") from None
 
 
+def validators_path(storage: Storage, source: str, page_id: str) -> str:
+    return storage.path(RAW_HTML_DIR, "_validators", safe_name(source), f"{safe_name(page_id)}.json")
+
+
+def write_validators(storage: Storage, source: str, page_id: str, *, etag: str | None,
+                     last_modified: str | None, raw_path: str, final_url: str | None) -> None:
+    """Remember a page's ETag/Last-Modified and where its HTML is, for the next conditional GET."""
+    text = json.dumps({"etag": etag, "last_modified": last_modified, "raw_path": raw_path, "final_url": final_url},
+                      sort_keys=True)
+    storage.write_atomic(validators_path(storage, source, page_id), lambda sink: sink.write(text.encode("utf-8")))
+
+
+def read_validators(storage: Storage, source: str, page_id: str) -> dict | None:
+    """The last stored validators of a page whose raw HTML still exists, else None."""
+    path = validators_path(storage, source, page_id)
+    try:
+        with storage.fs.open(path, "rb") as handle:
+            doc = json.loads(handle.read().decode("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    # A 304 is only useful if we still hold the page it refers to.
+    if not (doc.get("etag") or doc.get("last_modified")) or not storage.fs.exists(storage.to_path(doc["raw_path"])):
+        return None
+    return doc
+
+
 def write_staged_json(storage: Storage, step: str, interval: Interval, run_id: str, name: str, doc: dict) -> str:
     """Stage one JSON document of pipeline step ``step``; returns its path/URL."""
     path = storage.path(STAGING_DIR, f"news_{safe_name(step)}", interval.key, safe_name(run_id), f"{safe_name(name)}.json")
