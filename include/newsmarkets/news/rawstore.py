@@ -47,14 +47,19 @@ def write_raw_html(storage: Storage, fetched_at: datetime, source: str, page_id:
     return storage.url(path)
 
 
-def read_raw_html(storage: Storage, path: str) -> str:
-    if not storage.is_under(path, RAW_HTML_DIR):
-        raise RawStoreError(f"{path!r} is not a raw page under {storage.url(storage.path(RAW_HTML_DIR))}")
+def _read_under(storage: Storage, path: str, folder: str, what: str) -> bytes:
+    """Bytes of ``path``, refused unless it lies under ``folder`` of this warehouse."""
+    if not storage.is_under(path, folder):
+        raise RawStoreError(f"{path!r} is not a {what} under {storage.url(storage.path(folder))}")
     try:
         with storage.fs.open(storage.to_path(path), "rb") as handle:
-            return gzip.decompress(handle.read()).decode("utf-8")
+            return handle.read()
     except FileNotFoundError:
-        raise RawStoreError(f"raw page {path!r} is missing (was the warehouse cleaned?)") from None
+        raise RawStoreError(f"{what} {path!r} is missing (was the warehouse cleaned?)") from None
+
+
+def read_raw_html(storage: Storage, path: str) -> str:
+    return gzip.decompress(_read_under(storage, path, RAW_HTML_DIR, "raw page")).decode("utf-8")
 
 
 def validators_path(storage: Storage, source: str, page_id: str) -> str:
@@ -92,12 +97,8 @@ def write_staged_json(storage: Storage, step: str, interval: Interval, run_id: s
 
 
 def read_staged_json(storage: Storage, path: str) -> dict:
-    if not storage.is_under(path, STAGING_DIR):
-        raise RawStoreError(f"{path!r} is not a staged file under {storage.url(storage.path(STAGING_DIR))}")
+    data = _read_under(storage, path, STAGING_DIR, "staged file")
     try:
-        with storage.fs.open(storage.to_path(path), "rb") as handle:
-            return json.loads(handle.read().decode("utf-8"))
-    except FileNotFoundError:
-        raise RawStoreError(f"staged file {path!r} is missing") from None
+        return json.loads(data.decode("utf-8"))
     except json.JSONDecodeError as exc:
         raise RawStoreError(f"staged file {path!r} is not valid JSON ({exc})") from None
