@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo airflow test test-quick bench requirements env clean
+.PHONY: install system-deps demo airflow test test-quick bench requirements env clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+## Debian packages the full test suite starts itself: PostgreSQL + Redis (distributed topology), Chromium (UI test).
+system-deps:
+	./scripts/ci-system-deps.sh
+	./scripts/ci-browser-deps.sh
+
 ## The main job on the embedded default: replay world + Airflow on embedded Postgres, backfill, report.
 demo: $(STAMP)
 	$(BIN)/newsmarkets demo
@@ -24,7 +29,7 @@ airflow: $(STAMP)
 	$(BIN)/newsmarkets airflow
 
 ## The whole test suite (unit, integration, end-to-end through real Airflow).
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
 ## The fast subset while you work: everything but the end-to-end Airflow runs.

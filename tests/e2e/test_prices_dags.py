@@ -27,7 +27,9 @@ def _run(env, dag_id, start, end, expected, reprocess="none"):
 
 
 def test_history_backfill_over_several_days(env, warehouse):
-    states = _run(env, "prices_history", env.window.start.isoformat(), env.window.last_day.isoformat(), DAYS)
+    # "completed": other e2e tests may have run some of these days already; this test owns all of them.
+    states = _run(env, "prices_history", env.window.start.isoformat(), env.window.last_day.isoformat(), DAYS,
+                  reprocess="completed")
     assert sorted(states.values()) == ["success"] * DAYS, states
 
     prices = warehouse.read("price_snapshots")
@@ -130,3 +132,15 @@ def test_bad_payload_is_quarantined_and_nothing_published(env, warehouse):
     dq = warehouse.read("dq_results")
     failed = dq[(dq["table_name"] == "price_snapshots") & (~dq["is_published"]) & (~dq["success"])]
     assert any("price_usd" in e for e in failed["expectation"]), failed
+
+
+def _maps_scipy(pid: int) -> bool:
+    return "scipy" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_scheduler_preloads_task_libraries_and_the_api_server_does_not(env):
+    """Tasks fork from the scheduler's executor: GX imported there once is free in every task."""
+    procs = env.airflow._procs
+    assert _maps_scipy(procs["scheduler"].pid), "the scheduler did not preload Great Expectations (scipy)"
+    assert not _maps_scipy(procs["api-server"].pid)
+    assert not _maps_scipy(procs["dag-processor"].pid)

@@ -16,10 +16,12 @@ import pytest
 from newsmarkets.intervals import Interval
 from newsmarkets.warehouse.catalog import CatalogError, describe_catalog, refresh_catalog
 from newsmarkets.warehouse.schemas import PRICE_SNAPSHOTS, TABLES
+from newsmarkets.warehouse.views import VIEWS
 from newsmarkets.warehouse.writer import Warehouse
 
 DAY = Interval.for_day("2026-01-05")
 EMPTY = {name: 0 for name in TABLES}
+EMPTY_VIEWS = {v.name: 0 for v in VIEWS}
 
 
 def snapshots(day: str, hours) -> pd.DataFrame:
@@ -98,14 +100,16 @@ def test_refresh_replaces_the_file_without_disturbing_open_readers(filled, tmp_p
         assert reader.execute("SELECT count(*) FROM price_gaps").fetchone() == (0,)
     finally:
         reader.close()
-    assert dict(describe_catalog(catalog)) == {**EMPTY, "price_snapshots": 25, "price_gaps": 1}
+    assert dict(describe_catalog(catalog)) == {**EMPTY, **EMPTY_VIEWS, "price_snapshots": 25, "price_gaps": 1,
+                                               "latest_prices": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["warehouse.duckdb", "warehouse.duckdb.lock", "wh"]
 
 
 def test_only_the_given_tables_get_views(filled, tmp_path):
     catalog = str(tmp_path / "c.duckdb")
     assert refresh_catalog(filled, catalog, [PRICE_SNAPSHOTS]) == {"price_snapshots": 25}
-    assert describe_catalog(catalog) == [("price_snapshots", 25)]
+    # plus the convenience views built only on the tables given
+    assert describe_catalog(catalog) == [("latest_prices", 1), ("price_snapshots", 25)]
 
 
 def test_bad_catalog_paths_are_named(filled, tmp_path):
@@ -150,5 +154,50 @@ def test_concurrent_refreshes_from_two_processes_never_corrupt_the_catalog(fille
         time.sleep(0.01)  # leave the two cores to the refreshers
     assert [p.returncode for p in procs] == [0, 0]
     assert reads > 0
-    assert describe_catalog(catalog) == sorted({**EMPTY, "price_snapshots": 25}.items())
+    assert describe_catalog(catalog) == sorted({**EMPTY, **EMPTY_VIEWS, "price_snapshots": 25, "latest_prices": 1}.items())
     assert not [p for p in Path(tmp_path).glob(".shared.duckdb.tmp-*")]
+
+
+def _rows(spec, n, **columns):
+    """A frame of ``n`` rows with every column of ``spec``: given values, else a neutral default."""
+    defaults = {"string": "x", "double": 0.0, "int64": 0, "bool": False}
+    frame = {}
+    for field in spec.schema:
+        if field.name == spec.partition_by:
+            continue
+        if field.name in columns:
+            frame[field.name] = columns[field.name]
+        elif str(field.type).startswith("timestamp"):
+            frame[field.name] = [pd.Timestamp("2026-01-05T10:00Z")] * n
+        elif str(field.type).startswith("list"):
+            frame[field.name] = [[] for _ in range(n)]
+        else:
+            frame[field.name] = [defaults[str(field.type)]] * n
+    return pd.DataFrame(frame)
+
+
+def test_convenience_views_join_titles_to_moves_and_rank_sources(tmp_path):
+    wh = Warehouse(str(tmp_path / "wh"))
+    at = pd.Timestamp("2026-01-05T10:00Z")
+    wh.write("articles", _rows(TABLES["articles"], 2, article_id=["a1", "a2"], story_id=["s1", "s2"],
+                               source=["coinwire", "ledgerpost"], title=["Bitcoin jumps", "Rates on hold"],
+                               url=["http://x/1", "http://x/2"], published_at=[at, at], is_original=[True, True]), DAY)
+    wh.write("news_market_moves", _rows(
+        TABLES["news_market_moves"], 4,
+        article_id=["a1", "a1", "a2", "a2"], story_id=["s1", "s1", "s2", "s2"],
+        asset_id=["bitcoin", "market", "market", "market"], horizon=["1h", "1h", "1h", "4h"],
+        horizon_minutes=[60, 60, 60, 240], published_at=[at] * 4,
+        abnormal_return=[0.05, 0.001, -0.002, 0.0], abnormal_z=[4.0, 0.2, -0.3, 0.0],
+        is_significant=[True, False, False, False], is_settled=[True] * 4,
+        missing_reason=[None, None, None, "no prices yet"]), DAY)
+    catalog = str(tmp_path / "c.duckdb")
+    refresh_catalog(wh, catalog)
+    with duckdb.connect(catalog, read_only=True) as con:
+        assert con.execute(
+            "SELECT title, asset_id, abnormal_z FROM article_moves WHERE is_significant").fetchall() == [
+            ("Bitcoin jumps", "bitcoin", 4.0)]
+        assert con.execute("SELECT count(*) FROM article_moves").fetchone() == (4,)
+        # rows still missing prices do not count towards a source's lead rate
+        assert con.execute("""SELECT source, horizon, stories_first_reported, stories_followed_by_significant_move,
+                                     lead_rate FROM source_lead ORDER BY ALL""").fetchall() == [
+            ("coinwire", "1h", 1, 1, 1.0), ("ledgerpost", "1h", 1, 0, 0.0)]

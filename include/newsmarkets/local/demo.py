@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import time
-from datetime import timedelta
 
 from newsmarkets.local.environment import EmbeddedEnvironment
 
@@ -19,30 +18,11 @@ def _progress(msg: str) -> None:
     print(msg, flush=True)
 
 
-def backfill_all(env: EmbeddedEnvironment, *, timeout_s: float = 900) -> dict[str, dict]:
-    """Backfill prices_history over the world's days, one live snapshot at its clock, and a day of news."""
-    from newsmarkets.local.backfill import create_backfill, wait_for_runs
+def backfill_all(env: EmbeddedEnvironment, *, timeout_s: float = 1500) -> dict[str, dict]:
+    """Backfill every DAG over the replay world's days through Airflow (see :mod:`newsmarkets.local.plan`)."""
+    from newsmarkets.local.plan import full_plan, run_plan
 
-    window = env.window
-    history_from, history_to = window.start.isoformat(), window.last_day.isoformat()
-    _progress(f"• backfilling prices_history {history_from} → {history_to} ({window.days} daily runs)…")
-    history = create_backfill(env.airflow, "prices_history", history_from, history_to, max_active_runs=2)
-    # One 5-minute run whose interval ends at the replay clock: a snapshot is
-    # only valid for "now", so that is the one interval it can fill.
-    last_slot = (window.end_at - timedelta(minutes=5)).isoformat()
-    _progress(f"• running prices_snapshot for the interval ending at the replay clock ({window.end_at.isoformat()})…")
-    snapshot = create_backfill(env.airflow, "prices_snapshot", last_slot, last_slot, max_active_runs=1)
-    # News is hourly: every hour is one run of four tasks, so the demo takes the
-    # world's last day (24 runs) to stay within minutes on two cores.
-    news_day = window.last_day.isoformat()
-    _progress(f"• backfilling news_ingest over {news_day} (24 hourly runs)…")
-    news = create_backfill(env.airflow, "news_ingest", f"{news_day}T00:00:00+00:00", f"{news_day}T23:00:00+00:00",
-                           max_active_runs=4)
-    states = {}
-    for dag_id, backfill_id in (("prices_history", history), ("prices_snapshot", snapshot), ("news_ingest", news)):
-        states[dag_id] = wait_for_runs(env.airflow, dag_id, backfill_id=backfill_id, timeout_s=timeout_s,
-                                       progress=lambda m: _progress("  " + m))
-    return states
+    return run_plan(env, full_plan(env.window), progress=_progress, timeout_s=timeout_s, fail_fast=False)
 
 
 def run_demo(base_dir: str = ".stack/demo", keep_running: bool = False, days: int | None = None) -> int:
@@ -95,7 +75,7 @@ def run_local_airflow(base_dir: str = ".stack/airflow", port: int = 8080) -> int
             "Press Ctrl-C to stop everything.",
             flush=True,
         )
-        for dag_id in ("prices_snapshot", "prices_history", "news_ingest"):
+        for dag_id in ("prices_snapshot", "prices_history", "news_ingest", "news_market_link", "warehouse_maintenance"):
             env.airflow.unpause(dag_id)
         while not stop["now"]:
             time.sleep(1)

@@ -49,7 +49,15 @@ def build_report(env, states: dict) -> dict:
     top_assets = _query(catalog, """
         SELECT asset_id, count(*) AS articles, sum(mentions) AS mentions
         FROM article_assets GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 8""")
+    top_moves = _query(catalog, """
+        SELECT strftime(published_at, '%Y-%m-%d %H:%M') AS published_at, source, title, asset_id, horizon,
+               round(abnormal_return * 100, 2) AS abnormal_pct, round(abnormal_z, 2) AS z
+        FROM article_moves WHERE is_significant AND is_settled
+        ORDER BY abs(abnormal_z) DESC, published_at LIMIT 10""")
     report = {
+        "top_moves": [dict(zip(("published_at", "source", "title", "asset_id", "horizon", "abnormal_pct", "z"), r))
+                      for r in top_moves],
+        "recovery": ground_truth_recovery(env),
         "news": dict(zip(("articles", "stories", "syndicated_copies", "sources"), news[0])),
         "fetch_outcomes": dict(outcomes),
         "top_linked_assets": [dict(zip(("asset_id", "articles", "mentions"), r)) for r in top_assets],
@@ -64,6 +72,57 @@ def build_report(env, states: dict) -> dict:
     report["html"] = str(write_html(env, report))
     (env.base_dir / "report.json").write_text(json.dumps(report, indent=2, default=str))
     return report
+
+
+def ground_truth_recovery(env) -> dict:
+    """How well the gold table found the replay world's injected events (precision/recall at 1h)."""
+    from newsmarkets.moves.recovery import recovery
+    from newsmarkets.replay.news_world import NewsWorld
+    from newsmarkets.replay.world import MarketWorld
+    from newsmarkets.warehouse.writer import Warehouse
+
+    cfg = env.config()
+    wh = Warehouse.from_config(cfg)
+    gold = wh.read("news_market_moves")
+    if gold.empty:
+        return {"error": "news_market_moves is empty: nothing to score"}
+    rc = cfg.replay
+    market = MarketWorld.generate(rc.start, rc.days, rc.seed)
+    news = NewsWorld.generate(market, rc.seed)
+    return recovery(gold, wh.read("articles", columns=["article_id", "url", "canonical_url"]),
+                    market.truth(), news.truth(), horizon="1h")
+
+
+def _abnormal_chart_png(by_horizon: list[dict]) -> bytes:
+    """Mean |abnormal return| by horizon, injected events vs. news with no event behind it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = ("event", "non-event")
+    horizons = sorted({(r["horizon_minutes"], r["horizon"]) for r in by_horizon})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
+    width = 0.38
+    for k, group in enumerate(groups):
+        cells = {(r["horizon_minutes"], r["horizon"]): r for r in by_horizon if r["group"] == group}
+        xs = [i + (k - 0.5) * width for i in range(len(horizons))]
+        left.bar(xs, [cells[h]["mean_abs_abnormal_return"] * 100 if h in cells else 0 for h in horizons],
+                 width, label=group)
+        right.bar(xs, [cells[h]["mean_abs_z"] if h in cells else 0 for h in horizons], width, label=group)
+    for ax, title in ((left, "mean |abnormal return|, %"), (right, "mean |abnormal z|")):
+        ax.set_xticks(range(len(horizons)), [h for _, h in horizons])
+        ax.set_xlabel("horizon after publication")
+        ax.set_title(title)
+        ax.grid(alpha=0.2, axis="y")
+        ax.legend()
+    right.axhline(1.96, color="grey", linestyle="--", linewidth=0.8)
+    fig.suptitle("news_market_moves: ground-truth events vs. news with no event behind it (computed rows only)")
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
 
 
 def _price_chart_png(catalog: str, events: list[dict]) -> bytes:
@@ -104,6 +163,19 @@ def _table(rows: list[dict]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _recovery_html(rec: dict) -> str:
+    if "error" in rec:
+        return f"<p><em>{html.escape(rec['error'])}</em></p>"
+    png = base64.b64encode(_abnormal_chart_png(rec["by_horizon"])).decode() if rec["by_horizon"] else ""
+    summary = {k: rec[k] for k in ("horizon", "events", "truth_positives", "predicted_positives",
+                                   "true_positives", "precision", "recall")}
+    return (f"<p>Recovery of the replay world's injected events: significant links at {html.escape(rec['horizon'])} "
+            "against the generator's truth.</p>" + _table([summary])
+            + (f'<img alt="abnormal return by horizon" src="data:image/png;base64,{png}" style="max-width:100%">'
+               if png else "")
+            + "<h3>Missed events</h3>" + _table(rec["misses"]))
+
+
 def write_html(env, report: dict) -> Path:
     import pandas as pd
 
@@ -122,6 +194,8 @@ td,th{{border:1px solid #ccc;padding:.25rem .6rem;text-align:left;font-size:.9re
 <p>Warehouse <code>{html.escape(report['warehouse'])}</code>; DuckDB catalog <code>{html.escape(report['catalog'])}</code>.</p>
 <h2>Prices</h2><img alt="indexed prices" src="data:image/png;base64,{png}" style="max-width:100%">
 {_table(report['prices_by_source'])}
+<h2>News → market moves</h2>{_recovery_html(report['recovery'])}
+<h3>Top linked moves (settled, significant)</h3>{_table(report['top_moves'])}
 <h2>News</h2>{_table([report['news']])}
 <h3>Every discovered URL's outcome (fetch_log)</h3>{_table([{"outcome": k, "urls": v} for k, v in report['fetch_outcomes'].items()])}
 <h3>Most linked assets</h3>{_table(report['top_linked_assets'])}
@@ -157,6 +231,20 @@ def print_report(report: dict) -> None:
     print("  most linked assets: " + ", ".join(f"{r['asset_id']} ({r['articles']})" for r in report["top_linked_assets"]))
     print(f"  recorded gaps: {report['rows'].get('price_gaps', 0)} (first: "
           f"{report['gaps'][0]['asset_id'] + ' ' + report['gaps'][0]['gap_start_at'] if report['gaps'] else 'none'})")
+    rec = report.get("recovery", {})
+    if "error" in rec:
+        print(f"  ground truth: {rec['error']}")
+    elif rec:
+        print(f"  ground-truth events recovered (significant at {rec['horizon']}): precision {rec['precision']}, "
+              f"recall {rec['recall']} ({rec['true_positives']} of {rec['truth_positives']} event links; "
+              f"{rec['predicted_positives']} significant links predicted)")
+        for m in rec["misses"][:5]:
+            print(f"    missed {m['event_id']} {m['asset_id']} ({m['effect_pct']:+.1f}%): {m['why']}")
+    if report.get("top_moves"):
+        print("  top linked moves (|z|):")
+        for m in report["top_moves"][:5]:
+            print(f"    {m['published_at']}  {m['asset_id']:<10} {m['horizon']:>4} {m['abnormal_pct']:+6.2f}%  "
+                  f"z={m['z']:+.1f}  {m['title'][:60]}")
     print(f"  DuckDB catalog for BI tools: {report['catalog']}")
     print(f"  HTML report: {report['html']}")
     if "wall_s" in report:

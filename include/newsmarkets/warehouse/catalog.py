@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from newsmarkets.warehouse.schemas import TABLES, TableSpec
 from newsmarkets.warehouse.storage import STALE_TEMP_AGE_S
+from newsmarkets.warehouse.views import VIEWS
 from newsmarkets.warehouse.writer import Warehouse
 
 # No internet: never let DuckDB try to fetch or load an extension on its own.
@@ -111,7 +112,11 @@ def refresh_catalog(
     catalog_path: str | os.PathLike,
     tables: Iterable[TableSpec] = TABLES.values(),
 ) -> dict[str, int]:
-    """Rebuild the catalog at ``catalog_path`` with one view per table; returns rows per view."""
+    """Rebuild the catalog at ``catalog_path`` with one view per table; returns rows per table view.
+
+    The convenience views of :mod:`newsmarkets.warehouse.views` are added on
+    top (those whose tables are among ``tables``).
+    """
     target = _local_catalog_path(catalog_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     specs = list(tables)
@@ -134,6 +139,17 @@ def refresh_catalog(
                         counts[spec.name] = con.execute(f"SELECT count(*) FROM {_ident(spec.name)}").fetchone()[0]
                     except duckdb.Error as exc:
                         raise CatalogError(f"catalog {target}: view {spec.name!r} cannot be built: {exc}") from None
+                names = {spec.name for spec in specs}
+                for view in VIEWS:
+                    if view.name in names:
+                        raise CatalogError(f"convenience view {view.name!r} has the name of a table")
+                    try:
+                        con.execute(f"CREATE VIEW {_ident(view.name)} AS {view.sql}")
+                        con.execute(f"COMMENT ON VIEW {_ident(view.name)} IS {_literal(view.description)}")
+                    except duckdb.CatalogException:
+                        continue  # built on a table this refresh was not given (a partial refresh)
+                    except duckdb.Error as exc:
+                        raise CatalogError(f"catalog {target}: view {view.name!r} cannot be built: {exc}") from None
             finally:
                 con.close()
             _fsync(tmp)

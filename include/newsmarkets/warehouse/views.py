@@ -1,0 +1,57 @@
+"""Convenience views the DuckDB catalog adds on top of the table views, for BI tools.
+
+They only join and filter the table views (no data of their own), so they are
+as fresh as the tables. Each answers a question analysts ask every day; the
+README shows them in use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ConvenienceView:
+    name: str
+    sql: str
+    description: str
+
+
+VIEWS: tuple[ConvenienceView, ...] = (
+    ConvenienceView(
+        "article_moves",
+        """
+        SELECT m.published_at, a.source, a.title, a.url, m.asset_id, m.horizon, m.horizon_minutes,
+               m.asset_return, m.market_return, m.abnormal_return, m.abnormal_z, m.is_significant,
+               m.is_settled, m.missing_reason, m.model, m.article_id, m.story_id, m.dt
+        FROM news_market_moves AS m LEFT JOIN articles AS a USING (article_id)
+        """,
+        "One row per news story (its original copy), linked asset or 'market', and horizon: "
+        "the article's title, source and URL next to the returns after it.",
+    ),
+    ConvenienceView(
+        "source_lead",
+        """
+        SELECT a.source, m.horizon, min(m.horizon_minutes) AS horizon_minutes,
+               count(DISTINCT m.story_id) AS stories_first_reported,
+               count(DISTINCT m.story_id) FILTER (WHERE m.is_significant) AS stories_followed_by_significant_move,
+               round(count(DISTINCT m.story_id) FILTER (WHERE m.is_significant)
+                     / greatest(count(DISTINCT m.story_id), 1), 4) AS lead_rate,
+               avg(abs(m.abnormal_z)) AS avg_abs_abnormal_z
+        FROM news_market_moves AS m JOIN articles AS a USING (article_id)
+        WHERE m.missing_reason IS NULL
+        GROUP BY ALL
+        """,
+        "Per source and horizon: stories the source published first (syndicated copies count for "
+        "the original's source only) and how often a significant abnormal move followed.",
+    ),
+    ConvenienceView(
+        "latest_prices",
+        """
+        SELECT asset_id, symbol, name, price_usd, market_cap_usd, observed_at, source
+        FROM price_snapshots
+        QUALIFY row_number() OVER (PARTITION BY asset_id ORDER BY observed_at DESC, source) = 1
+        """,
+        "The most recent observed price of every asset.",
+    ),
+)
