@@ -1,20 +1,39 @@
 """
 ### News: hourly ingestion, backfillable
 
-For each hour: **discover** article URLs from every configured source's
-RSS/Atom feeds (and, when the feed does not reach back to the hour — a backfill
-— from its XML sitemaps and Google News sitemaps), **fetch** them politely
-(one mapped task per source: robots.txt and `Crawl-delay` obeyed, per-domain
-rate limit and concurrency cap, private addresses refused, conditional
-requests), then **extract** clean text and publish time, **deduplicate**
-(canonical URLs, content hashes, syndicated copies grouped under a
-`story_id`), **link** articles to the assets they mention, **validate** with
-Great Expectations and **publish** `articles`, `article_assets` and
-`fetch_log`.
+For each hour, one task per step (each returns small metadata through XCom;
+the data moves through staged files under `_staging/`, so a retried task
+re-reads exactly what the step before it left):
+
+1. **discover** article URLs from every configured source's RSS/Atom feeds
+   (and, when the feed does not reach back to the hour — a backfill — from its
+   XML sitemaps and Google News sitemaps);
+2. **fetch** them politely (one mapped task per source: robots.txt and
+   `Crawl-delay` obeyed, per-domain rate limit and concurrency cap, private
+   addresses refused, conditional requests);
+3. **extract** clean text and publish time;
+4. **deduplicate**: canonical URLs, content hashes, syndicated copies grouped
+   under a `story_id`;
+5. **link** articles to the assets they mention;
+6. **validate** the `articles`, `article_assets` and `fetch_log` batches with
+   Great Expectations (the only task importing it); a critical failure
+   quarantines the batch and fails the run before anything is published;
+7. **publish** the three tables, then delete the run's staged files (a failed
+   run keeps them for debugging).
+
+Validate and publish are separate tasks: publish writes the staged batches
+validate checked (files named by run, never rewritten after validation), and
+`dq_results` says `is_published` only once each table is written, so the
+split loses no atomicity the single gate had. Publish changes nothing
+validated but `story_id`/`is_original` (when another run published copies of
+a story meanwhile), whose only expectation, not null, holds by construction.
 
 * Every discovered URL ends in exactly one place: an article, or a
   `fetch_log` row saying why not (robots, too large, not HTML, HTTP error,
   timeout, duplicate, extraction failed).
+* Exactly one article per `story_id` is `is_original` (the earliest copy),
+  even when hours run concurrently or out of order: publish reconciles the
+  stories it touches across neighbouring days under a warehouse lock.
 * Raw HTML is kept compressed under `_raw_html/dt=…/` so articles can be
   re-extracted without refetching.
 * Backfill a range: `airflow backfill create --dag-id news_ingest
@@ -68,17 +87,53 @@ def news_ingest():
         cfg, interval, run_id = run_context()
         return fetch_source(cfg, interval, run_id, discovered)
 
-    @task(task_display_name="Extract, dedupe, link, validate, publish",
-          outlets=[ARTICLES, ARTICLE_ASSETS, FETCH_LOG, DQ_RESULTS])
-    def publish(fetched: list[dict]) -> dict:
-        """Turn fetched pages into validated articles and asset links; publish or quarantine."""
-        from newsmarkets.news.pipeline import build_and_publish
+    @task(task_display_name="Extract articles")
+    def extract(fetched: list[dict]) -> dict:
+        """Extract title, body and publish time of every fetched page; stage candidates and failures."""
+        from newsmarkets.news.stages import extract as extract_pages
         from newsmarkets.orchestration.runtime import run_context
 
         cfg, interval, run_id = run_context()
-        return build_and_publish(cfg, interval, run_id, list(fetched))
+        return extract_pages(cfg, interval, run_id, list(fetched))
 
-    refresh_catalog(publish(fetch.expand(discovered=discover())))
+    @task(task_display_name="Deduplicate, group stories")
+    def deduplicate(extracted: dict) -> dict:
+        """Drop duplicate pages, group syndicated copies into stories; stage articles and fetch_log."""
+        from newsmarkets.news.stages import deduplicate as dedupe
+        from newsmarkets.orchestration.runtime import run_context
+
+        cfg, interval, run_id = run_context()
+        return dedupe(cfg, interval, run_id, extracted)
+
+    @task(task_display_name="Link assets")
+    def link(deduped: dict) -> dict:
+        """Link the staged articles to the assets they mention; stage article_assets."""
+        from newsmarkets.news.stages import link as link_assets
+        from newsmarkets.orchestration.runtime import run_context
+
+        cfg, interval, run_id = run_context()
+        return link_assets(cfg, interval, run_id, deduped)
+
+    @task(task_display_name="Validate (Great Expectations)", outlets=[DQ_RESULTS])
+    def validate(linked: dict) -> dict:
+        """Check the three staged batches against their suites; quarantine and fail on a critical failure."""
+        from newsmarkets.news.validate import validate as validate_batches
+        from newsmarkets.orchestration.runtime import run_context
+
+        cfg, interval, run_id = run_context()
+        return validate_batches(cfg, interval, run_id, linked)
+
+    @task(task_display_name="Publish", outlets=[ARTICLES, ARTICLE_ASSETS, FETCH_LOG, DQ_RESULTS])
+    def publish(validated: dict) -> dict:
+        """Publish the validated batches (fixing is_original across intervals); delete the run's staged files."""
+        from newsmarkets.news.stages import publish as publish_batches
+        from newsmarkets.orchestration.runtime import run_context
+
+        cfg, interval, run_id = run_context()
+        return publish_batches(cfg, interval, run_id, validated)
+
+    fetched = fetch.expand(discovered=discover())
+    refresh_catalog(publish(validate(link(deduplicate(extract(fetched))))))
 
 
 news_ingest()

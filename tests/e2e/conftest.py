@@ -28,11 +28,12 @@ def warehouse(env):
     return Warehouse.from_config(env.config())
 
 
-def run_backfill(env, dag_id, start, end, expected, reprocess="none", max_active_runs=2):
+def run_backfill(env, dag_id, start, end, expected, reprocess="none", max_active_runs=2, run_backwards=False):
     """Create a backfill through Airflow and wait for it; returns {run_id: state}."""
     from newsmarkets.local.backfill import DagRunFailed, create_backfill, run_states, wait_for_runs
 
-    backfill_id = create_backfill(env.airflow, dag_id, start, end, max_active_runs=max_active_runs, reprocess=reprocess)
+    backfill_id = create_backfill(env.airflow, dag_id, start, end, max_active_runs=max_active_runs, reprocess=reprocess,
+                                  run_backwards=run_backwards)
     try:
         states = wait_for_runs(env.airflow, dag_id, backfill_id=backfill_id, expected=expected, timeout_s=900,
                                fail_fast=False, progress=None)

@@ -2,7 +2,8 @@
 
 A backfill over past hours must recover them from the outlets' sitemaps;
 every discovered URL must end as an article or a fetch_log row; a rerun must
-change nothing.
+change nothing; hours holding a wire story and its copies, run backwards and
+concurrently, must leave exactly one original per story.
 """
 
 from __future__ import annotations
@@ -18,17 +19,33 @@ pytestmark = pytest.mark.slow
 FROM, TO, HOURS = "2026-01-05T21:00:00+00:00", "2026-01-06T02:00:00+00:00", 6
 
 
-def _truth_in_window(env):
+def _truth(env) -> list[dict]:
     import requests
 
-    truth = requests.get(f"http://127.0.0.1:{env.replay.port}/_replay/news_truth", timeout=10).json()
+    return requests.get(f"http://127.0.0.1:{env.replay.port}/_replay/news_truth", timeout=10).json()["articles"]
+
+
+def _truth_in_window(env):
     lo, hi = pd.Timestamp(FROM), pd.Timestamp(TO) + pd.Timedelta(hours=1)
-    return [a for a in truth["articles"] if lo <= pd.Timestamp(a["published_at"]) < hi]
+    return [a for a in _truth(env) if lo <= pd.Timestamp(a["published_at"]) < hi]
+
+
+def _report_run_times(env, states: dict, label: str) -> None:
+    """Print each run's wall time from Airflow's metadata (a measurement, not an assertion)."""
+    rows = env.airflow.query(
+        "SELECT run_id, start_date, end_date FROM dag_run WHERE dag_id = 'news_ingest' AND run_id = ANY(%s)",
+        (list(states),))
+    per_run = sorted((end - start).total_seconds() for _, start, end in rows if start and end)
+    if per_run:
+        wall = (max(r[2] for r in rows) - min(r[1] for r in rows)).total_seconds()
+        print(f"\n[news_ingest timing] {label}: {len(per_run)} runs, wall {wall:.1f} s, per run "
+              f"median {per_run[len(per_run) // 2]:.1f} s, min {per_run[0]:.1f} s, max {per_run[-1]:.1f} s")
 
 
 def test_news_backfill_recovers_the_hours(env, warehouse):
     states = run_backfill(env, "news_ingest", FROM, TO, HOURS)
     assert set(states.values()) == {"success"}, states
+    _report_run_times(env, states, f"{HOURS} hourly runs, max_active_runs=2")
 
     articles = warehouse.read("articles")
     log = warehouse.read("fetch_log")
@@ -63,3 +80,51 @@ def test_event_articles_link_to_their_assets(env, warehouse):
     for row in articles.itertuples():
         if row.title in truth:
             assert truth[row.title] <= linked.get(row.article_id, set()), row.title
+
+
+def _syndicated_story_across_hours(env) -> tuple[str, list[dict]]:
+    """A wire story whose copies fall in different hours after the window above (from the world's truth)."""
+    after = pd.Timestamp(TO) + pd.Timedelta(hours=2)
+    stories: dict[str, list[dict]] = {}
+    for a in _truth(env):
+        stories.setdefault(a["story_key"], []).append(a)
+    for key, copies in sorted(stories.items(), key=lambda kv: min(a["published_at"] for a in kv[1])):
+        hours = {pd.Timestamp(a["published_at"]).floor("h") for a in copies}
+        if (len(copies) >= 2 and len(hours) >= 2 and min(hours) >= after and max(hours) - min(hours) <= pd.Timedelta(hours=3)
+                # listed under their publish time (an edit would list a copy under its lastmod's hour)
+                and all(a["modified_at"] == a["published_at"] and not a["is_robots_disallowed"] for a in copies)):
+            return key, copies
+    raise AssertionError("the replay world has no syndicated story with copies in different hours")
+
+
+def test_out_of_order_concurrent_hours_leave_one_original_per_story(env, warehouse):
+    from newsmarkets.news.urls import article_id
+
+    key, copies = _syndicated_story_across_hours(env)
+    start = min(pd.Timestamp(a["published_at"]).floor("h") for a in copies)
+    end = max(pd.Timestamp(a["published_at"]).floor("h") for a in copies)
+    hours = int((end - start) / pd.Timedelta(hours=1)) + 1
+    # newest hour first, all at once: later copies are published before (or while) the original is
+    states = run_backfill(env, "news_ingest", start.isoformat(), end.isoformat(), hours, max_active_runs=4,
+                          run_backwards=True)
+    assert set(states.values()) == {"success"}, states
+    _report_run_times(env, states, f"{hours} hourly runs backwards, max_active_runs=4")
+
+    articles = warehouse.read("articles")
+    originals = articles.groupby("story_id")["is_original"].sum()
+    assert (originals == 1).all(), originals[originals != 1]
+    root = f"http://127.0.0.1:{env.replay.port}"
+    ids = {article_id(root + a["path"]): a for a in copies}
+    story = articles[articles["article_id"].isin(ids)]
+    assert len(story) == len(copies), (key, sorted(story["url"]))
+    assert story["story_id"].nunique() == 1, story[["url", "story_id", "is_original"]]
+    flagged = story.loc[story["is_original"], "article_id"].tolist()
+    assert len(flagged) == 1 and ids[flagged[0]]["is_original"], story[["url", "published_at", "is_original"]]
+    # the runs cleaned their hand-offs after publishing
+    import os
+
+    from newsmarkets.warehouse.storage import safe_name
+
+    names = {safe_name(r) for r in states}
+    staged = [os.path.join(d, f) for d, _, files in os.walk(warehouse.storage.path("_staging")) for f in files]
+    assert not [p for p in staged if any(n in p for n in names)], staged[:5]

@@ -1,9 +1,11 @@
-"""The news batches the ``news_ingest`` DAG runs: discover, fetch per source, build and publish.
+"""The first news batches the ``news_ingest`` DAG runs: discover, fetch per source.
 
 Each function takes the run's data interval and returns small JSON-able
 metadata for XCom; the data itself moves through staged files in the
 warehouse (see :mod:`newsmarkets.news.rawstore`), so a retried step re-reads
-what the earlier step found instead of asking the sites again.
+what the earlier step found instead of asking the sites again. The steps
+after fetching (extract, deduplicate, link, validate, publish) are in
+:mod:`newsmarkets.news.stages` and :mod:`newsmarkets.news.validate`.
 
 Discovery. Every source's feeds are read first. A feed is a recent window,
 so when it does not reach back to ``interval.start`` (its oldest item of
@@ -19,29 +21,10 @@ partition). URLs whose date lies in the interval are kept, de-duplicated by
 canonical URL. Everything goes through :class:`PoliteFetcher` (robots,
 rate limits, address guard), never an unguarded client.
 
-Accounting. Every discovered URL gets exactly one ``fetch_log`` row per run:
-``article`` (with the ``article_id`` it became; exactly one ``articles`` row
-has that id), ``duplicate`` (same canonical URL or same body hash as a kept
-article of this batch or an article another interval already published;
-``article_id`` names it), ``extraction_failed`` (no body of ``min_words``,
-no title or no publish time) or the fetcher's outcome (``robots``,
-``too_large``, ``not_html``, ``http_error``, ``timeout``, ``blocked``,
-``redirect_offsite``, ``error``). ``fetch_log.dt`` is the UTC date of the
-attempt's ``fetched_at``; a rerun of an interval replaces its rows wherever
-they were. Pages seen before are fetched conditionally (If-None-Match /
+Fetching. ``fetch_log.dt`` is the UTC date of the attempt's ``fetched_at``.
+Pages seen before are fetched conditionally (If-None-Match /
 If-Modified-Since from ``_raw_html/_validators/``); a 304 rebuilds the
 article from the raw HTML kept then, and its fetch_log row says status 304.
-
-Stories are assigned against this batch plus ``articles`` published by
-other intervals in the days around it, so a copy found later joins the
-earlier story (its id never changes). Processing days out of order can leave
-an already-published later copy marked ``is_original``: ids are stable, the
-flag is best effort across intervals.
-
-Assets are linked with the built-in vocabulary (:data:`DEFAULT_COINS` and
-aliases of :mod:`newsmarkets.news.aliases`), not the price provider's coin
-list: the build step must not depend on the price API being up. Coins
-missing from that vocabulary are not linked.
 """
 
 from __future__ import annotations
@@ -54,8 +37,6 @@ from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
-import pandas as pd
-
 from newsmarkets.config import Config, NewsSourceConfig
 from newsmarkets.intervals import Interval, as_utc
 from newsmarkets.news import rawstore
@@ -63,10 +44,6 @@ from newsmarkets.news.discover import DiscoveredUrl, DiscoveryError, parse_feed,
 from newsmarkets.news.urls import UrlError, article_id, canonicalize_url
 
 log = logging.getLogger("newsmarkets.news")
-
-ARTICLES = "articles"
-ARTICLE_ASSETS = "article_assets"
-FETCH_LOG = "fetch_log"
 
 # Consecutive feed items further apart than this end the feed's "recent
 # window": pinned or sticky items far in the past say nothing about coverage.
@@ -76,7 +53,6 @@ FEED_MAX_GAP = timedelta(hours=12)
 SITEMAP_LOOKBACK_DAYS = 2
 MAX_SITEMAP_FETCHES = 60  # per source and run; politeness over completeness
 MAX_SITEMAP_DEPTH = 2  # index -> index -> urlset
-STORY_LOOKBACK = timedelta(days=3)  # matches dedup.MAX_GAP: older stories cannot gain copies
 MAX_FETCH_WORKERS = 4
 _NAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
@@ -340,226 +316,6 @@ def fetch_source(cfg: Config, interval: Interval, run_id: str, discovered: dict)
             "fetch_s": round(time.perf_counter() - started, 3)}
 
 
-# ----------------------------------------------------------------------------- building (pure parts)
-
-def asset_dictionary(cfg: Config):
-    """The linker vocabulary: every built-in coin with its aliases (no network).
-
-    Built-in coins beyond ``prices.assets`` are linked too: an article about
-    them is still about them, and their prices can be tracked later. A
-    tracked asset without built-in names cannot be linked (warned once).
-    """
-    from newsmarkets.news.aliases import DEFAULT_COINS
-    from newsmarkets.news.link import build_asset_dictionary
-
-    unknown = sorted(set(cfg.prices.assets) - {c["id"] for c in DEFAULT_COINS})
-    if unknown:
-        log.warning("no built-in names for tracked asset(s) %s: their articles are not linked", ", ".join(unknown))
-    return build_asset_dictionary(DEFAULT_COINS)
-
-
-def _extract(row: dict, html: str, source: NewsSourceConfig, min_words: int) -> dict:
-    """One staged fetch row plus its page -> an article dict (raises ExtractionError)."""
-    from newsmarkets.news.dedup import content_hash
-    from newsmarkets.news.extract import ExtractionError, extract_article
-
-    url = row["final_url"] or row["url"]
-    fetched_at = as_utc(row["fetched_at"])
-    listed_at = as_utc(row["listed_at"]) if row.get("listed_at") else None
-    # A feed's date is a publish date; a sitemap's may be lastmod (the last
-    # edit), so it only stands in when the page itself gives no time.
-    from_feed = row.get("date_source") == "feed"
-    record = extract_article(
-        html, url, fetched_at=fetched_at, source_timezone=source.timezone,
-        feed_published_at=listed_at if from_feed else None, min_words=min_words,
-    )
-    if not record.title or not record.title.strip():
-        raise ExtractionError(url, "no title")
-    if record.published_at is None and listed_at is not None and not from_feed:
-        record.published_at = listed_at.replace(second=0, microsecond=0)
-        record.published_at_source = "sitemap"
-    if record.published_at is None:
-        raise ExtractionError(url, "no publish time on the page or in its listing")
-    try:
-        canonical = canonicalize_url(url, canonical_hint=record.canonical_url)
-    except UrlError as exc:
-        raise ExtractionError(url, f"unusable URL ({exc})") from None
-    return {
-        "article_id": article_id(canonical),
-        "url": url,
-        "canonical_url": canonical,
-        "source": source.name,
-        "title": record.title,
-        "authors": list(record.authors),
-        "published_at": record.published_at,
-        "published_at_source": record.published_at_source,
-        "updated_at": record.updated_at,
-        "language": record.language,
-        "section": record.section,
-        "body": record.body,
-        "word_count": record.word_count,
-        "content_hash": content_hash(record.body),
-        "fetched_at": fetched_at,
-        "_is_direct": canonicalize_url(row["url"]) == canonical,  # not reached through a redirect
-    }
-
-
-def drop_duplicates(candidates: list[dict], existing_ids: set[str], existing_hashes: dict[str, str]) -> tuple[list[dict], list[tuple[dict, str, str]]]:
-    """Split candidates into kept articles and ``(candidate, duplicate_of, reason)``.
-
-    Within the batch the copy reached directly (not via a redirect) wins, then
-    the earliest published, then the smallest URL, so reruns choose alike.
-    """
-    order = sorted(candidates, key=lambda c: (not c["_is_direct"], c["published_at"], c["url"]))
-    kept: list[dict] = []
-    dupes: list[tuple[dict, str, str]] = []
-    ids: set[str] = set()
-    hashes: dict[str, str] = {}
-    for c in order:
-        if c["article_id"] in existing_ids:
-            dupes.append((c, c["article_id"], "article already published by another interval"))
-        elif c["article_id"] in ids:
-            dupes.append((c, c["article_id"], "same canonical URL as another page of this batch"))
-        elif c["content_hash"] in existing_hashes:
-            dupes.append((c, existing_hashes[c["content_hash"]], "same body as an article published by another interval"))
-        elif c["content_hash"] in hashes:
-            dupes.append((c, hashes[c["content_hash"]], "same body as another page of this batch"))
-        else:
-            kept.append(c)
-            ids.add(c["article_id"])
-            hashes[c["content_hash"]] = c["article_id"]
-    return kept, dupes
-
-
-# ----------------------------------------------------------------------------- building (I/O)
-
-def _existing_articles(wh, interval: Interval, published: list[datetime]) -> pd.DataFrame:
-    """Articles other intervals published around this batch's dates (for stories and duplicates)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    columns = ["article_id", "published_at", "body", "story_id", "content_hash"]
-    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    if not published:
-        return empty
-    first = (min(published) - STORY_LOOKBACK).date()
-    last = (max(published) + STORY_LOOKBACK).date()
-    dts = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
-    own = f"part-{interval.key}.parquet"
-    files = [f for f in wh.files(ARTICLES, dts) if posixpath.basename(f) != own]
-    if not files:
-        return empty
-    tables = [pq.read_table(wh.storage.to_path(f), columns=columns, filesystem=wh.storage.arrow_fs) for f in files]
-    frame = pa.concat_tables(tables).to_pandas()
-    frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
-    return frame
-
-
-FETCH_LOG_COLUMNS = ["url", "source", "status", "outcome", "reason", "attempts", "article_id", "fetched_at",
-                     "run_id", "interval_start_at"]
-
-
-def _log_row(row: dict, source: str, run_id: str, interval: Interval, outcome: str, reason: str | None,
-             article: str | None) -> dict:
-    return {
-        "url": row["url"], "source": source, "status": row.get("status"), "outcome": outcome,
-        "reason": reason, "attempts": int(row.get("attempts") or 0), "article_id": article,
-        "fetched_at": as_utc(row["fetched_at"]), "run_id": run_id, "interval_start_at": interval.start,
-    }
-
-
-def _articles_frame(kept: list[dict]) -> pd.DataFrame:
-    from newsmarkets.warehouse.schemas import ARTICLES as SPEC
-
-    columns = [c for c in SPEC.schema.names if c != SPEC.partition_by]
-    frame = pd.DataFrame([{k: v for k, v in c.items() if not k.startswith("_")} for c in kept],
-                         columns=[c for c in columns if c not in ("story_id", "is_original")])
-    for column in ("published_at", "updated_at", "fetched_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    frame["word_count"] = frame["word_count"].astype("int64")
-    return frame
-
-
-def build_and_publish(cfg: Config, interval: Interval, run_id: str, fetched: list[dict]) -> dict:
-    """Extract, de-duplicate, group into stories, link assets; validate and publish three tables.
-
-    ``fetched`` is the list of :func:`fetch_source` results. Tables are
-    published in the order ``articles``, ``article_assets``, ``fetch_log``;
-    a critical quality failure quarantines that batch and raises
-    :class:`~newsmarkets.quality.gate.QualityGateError` before anything
-    after it is written.
-    """
-    from newsmarkets.news.dedup import assign_stories
-    from newsmarkets.news.extract import ExtractionError
-    from newsmarkets.news.link import LINK_COLUMNS, link_frame
-    from newsmarkets.quality.gate import publish_if_valid
-    from newsmarkets.quality.suites import article_assets_suite, articles_suite, fetch_log_suite
-
-    started = time.perf_counter()
-    wh = _warehouse(cfg)
-    min_words = cfg.news.min_words
-    log_rows: list[dict] = []
-    candidates: list[dict] = []
-    rows_of: dict[int, tuple[dict, str]] = {}
-    for batch in fetched:
-        source = cfg.news.source(batch["source"])
-        doc = rawstore.read_staged_json(wh.storage, batch["staged"])
-        for row in doc["results"]:
-            if row["outcome"] != "fetched":
-                log_rows.append(_log_row(row, source.name, run_id, interval, row["outcome"], row.get("reason"), None))
-                continue
-            try:
-                html = rawstore.read_raw_html(wh.storage, row["raw_path"])
-                candidate = _extract(row, html, source, min_words)
-            except ExtractionError as exc:
-                log_rows.append(_log_row(row, source.name, run_id, interval, "extraction_failed", exc.reason, None))
-                continue
-            rows_of[id(candidate)] = (row, source.name)
-            candidates.append(candidate)
-    extracted = time.perf_counter()
-
-    existing = _existing_articles(wh, interval, [c["published_at"] for c in candidates])
-    existing_hashes = dict(zip(existing["content_hash"], existing["article_id"]))
-    kept, dupes = drop_duplicates(candidates, set(existing["article_id"]), existing_hashes)
-    for candidate, duplicate_of, reason in dupes:
-        row, source_name = rows_of[id(candidate)]
-        log_rows.append(_log_row(row, source_name, run_id, interval, "duplicate", reason, duplicate_of))
-    for candidate in kept:
-        row, source_name = rows_of[id(candidate)]
-        log_rows.append(_log_row(row, source_name, run_id, interval, "article", None, candidate["article_id"]))
-
-    articles = _articles_frame(kept)
-    articles = assign_stories(articles, existing=existing[["article_id", "published_at", "body", "story_id"]])
-    articles = articles.sort_values("article_id", ignore_index=True)
-    links = link_frame(articles, asset_dictionary(cfg)) if len(articles) else pd.DataFrame(columns=LINK_COLUMNS)
-    links = links.drop(columns=["dt"])
-    if not len(links):
-        links["published_at"] = pd.to_datetime(links["published_at"], utc=True)
-    fetch_log = pd.DataFrame(log_rows, columns=FETCH_LOG_COLUMNS)
-    fetch_log["status"] = fetch_log["status"].astype("Int64")
-    fetch_log["fetched_at"] = pd.to_datetime(fetch_log["fetched_at"], utc=True)
-    fetch_log["interval_start_at"] = pd.to_datetime(fetch_log["interval_start_at"], utc=True)
-    fetch_log = fetch_log.sort_values("url", ignore_index=True)
-
-    published = publish_if_valid(wh, ARTICLES, articles, interval, run_id, articles_suite(min_words=min_words))
-    linked = publish_if_valid(wh, ARTICLE_ASSETS, links, interval, run_id, article_assets_suite())
-    logged = publish_if_valid(wh, FETCH_LOG, fetch_log, interval, run_id, fetch_log_suite())
-    outcomes = Counter(fetch_log["outcome"])
-    log.info("news %s: %d article(s), %d asset link(s), outcomes %s", interval, published.rows_written,
-             linked.rows_written, dict(sorted(outcomes.items())))
-    return {
-        "articles": published.rows_written,
-        "article_assets": linked.rows_written,
-        "fetch_log": logged.rows_written,
-        "outcomes": dict(sorted(outcomes.items())),
-        "stories": int(articles["story_id"].nunique()) if len(articles) else 0,
-        "duplicates_dropped_by_writer": published.duplicates_dropped,
-        "warnings": published.warnings + linked.warnings + logged.warnings,
-        "extract_s": round(extracted - started, 3),
-        "build_publish_s": round(time.perf_counter() - extracted, 3),
-    }
-
-
 # ----------------------------------------------------------------------------- one page, for the CLI
 
 def extract_url_or_file(target: str, *, url: str | None = None, cfg: Config) -> dict:
@@ -576,6 +332,7 @@ def extract_url_or_file(target: str, *, url: str | None = None, cfg: Config) -> 
     from newsmarkets.news.dedup import content_hash
     from newsmarkets.news.extract import extract_article
     from newsmarkets.news.link import link_article
+    from newsmarkets.news.stages import asset_dictionary
 
     fetched_at = None
     if re.match(r"^https?://", target, re.I):

@@ -10,10 +10,13 @@ without fetching anything again::
 listed* (canonicalised): the page's own ``rel=canonical`` is not known
 before extraction. A refetch on the same day replaces the file.
 
-Discovery and fetch results between tasks are JSON files under
-``<warehouse>/_staging/news_<step>/<interval>/<run>/<source>.json``: small,
-readable, and a retried task re-reads exactly what the earlier step found.
-Every write is atomic (see :meth:`Storage.write_atomic`).
+Hand-offs between the DAG's tasks live under
+``<warehouse>/_staging/news_<step>/<interval>/<run>/``: discovery and fetch
+results as JSON (``<source>.json``: small, readable), extracted candidates as
+Parquet frames (``<name>.parquet``: bodies and timestamps keep their types).
+A retried task re-reads exactly what the earlier step found. Every write is
+atomic (see :meth:`Storage.write_atomic`); :func:`remove_staged_run` deletes
+one run's hand-offs once it has published.
 """
 
 from __future__ import annotations
@@ -88,9 +91,14 @@ def read_validators(storage: Storage, source: str, page_id: str) -> dict | None:
     return doc
 
 
+def staged_run_dir(storage: Storage, step: str, interval: Interval, run_id: str) -> str:
+    """The folder holding one run's hand-offs of pipeline step ``step``."""
+    return storage.path(STAGING_DIR, f"news_{safe_name(step)}", interval.key, safe_name(run_id))
+
+
 def write_staged_json(storage: Storage, step: str, interval: Interval, run_id: str, name: str, doc: dict) -> str:
     """Stage one JSON document of pipeline step ``step``; returns its path/URL."""
-    path = storage.path(STAGING_DIR, f"news_{safe_name(step)}", interval.key, safe_name(run_id), f"{safe_name(name)}.json")
+    path = f"{staged_run_dir(storage, step, interval, run_id)}/{safe_name(name)}.json"
     text = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False)
     storage.write_atomic(path, lambda sink: sink.write(text.encode("utf-8")))
     return storage.url(path)
@@ -102,3 +110,50 @@ def read_staged_json(storage: Storage, path: str) -> dict:
         return json.loads(data.decode("utf-8"))
     except json.JSONDecodeError as exc:
         raise RawStoreError(f"staged file {path!r} is not valid JSON ({exc})") from None
+
+
+def write_staged_frame(storage: Storage, step: str, interval: Interval, run_id: str, name: str, frame) -> str:
+    """Stage one DataFrame of pipeline step ``step`` as Parquet; returns its path/URL."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = f"{staged_run_dir(storage, step, interval, run_id)}/{safe_name(name)}.parquet"
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    storage.write_atomic(path, lambda sink: pq.write_table(table, sink, compression="zstd"))
+    return storage.url(path)
+
+
+def read_staged_frame(storage: Storage, path: str):
+    """A frame staged by :func:`write_staged_frame`, as pandas."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    data = _read_under(storage, path, STAGING_DIR, "staged file")
+    try:
+        return pq.read_table(io.BytesIO(data)).to_pandas()
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise RawStoreError(f"staged file {path!r} is not a readable Parquet frame ({exc})") from None
+
+
+def remove_staged_run(storage: Storage, steps: list[str], interval: Interval, run_id: str) -> list[str]:
+    """Delete one run's hand-offs of ``steps`` (a run that failed keeps them for debugging)."""
+    removed = []
+    for step in steps:
+        folder = staged_run_dir(storage, step, interval, run_id)
+        if storage.fs.exists(folder):
+            storage.fs.rm(folder, recursive=True)
+            removed.append(storage.url(folder))
+        remove_if_empty(storage, folder.rsplit("/", 1)[0])
+    return removed
+
+
+def remove_if_empty(storage: Storage, folder: str) -> None:
+    """Drop an emptied interval folder locally (object stores have no empty folders)."""
+    if storage.is_local:
+        import os
+
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass  # not empty (another run of the interval) or already gone

@@ -27,6 +27,13 @@ PRELOAD_ENV = "NEWSMARKETS_PRELOAD"  # "0" turns it off
 TASK_MODULES = (
     "newsmarkets.prices.pipeline",
     "newsmarkets.news.pipeline",
+    "newsmarkets.news.stages",
+    "newsmarkets.news.validate",
+    "newsmarkets.news.originals",
+    "newsmarkets.news.extract",
+    "newsmarkets.news.dedup",
+    "newsmarkets.news.link",
+    "newsmarkets.quality.suites",
     "newsmarkets.moves.pipeline",
     "newsmarkets.warehouse.catalog",
 )

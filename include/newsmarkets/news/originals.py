@@ -1,0 +1,306 @@
+"""Exactly one original per story across the warehouse, whatever order hours are published in.
+
+A story's copies are published by different hourly runs. When runs go out
+of order (a backfill with several active runs, a rerun), the run holding the
+earliest copy may publish after a later copy was already published as
+``is_original``. So publishing hour H's articles ends with a reconciliation:
+for every story H touches (its new rows and the rows its previous publish
+had), the earliest copy (``published_at``, then ``article_id``, then file)
+across all intervals is flagged and every other copy is not; another
+interval whose flags change is rewritten whole through
+:meth:`Warehouse.write` (that interval's rows in every ``dt``, since the
+writer replaces all of an interval's files at once). Which interval owns a
+row is in its file's name, ``part-<interval.key>.parquet``
+(:func:`interval_of_file`), or, in a compacted partition, in the piece list
+of ``compacted.parquet``.
+
+Where the copies are: in ``dt`` partitions within :data:`STORY_LOOKBACK` of
+H's rows (dedup never joins copies further apart). The read window grows
+while a touched story has a row within :data:`STORY_LOOKBACK` of its edge,
+so a story chained over more days is still seen whole.
+
+Concurrency. Deduplicate assigned this batch's stories against what was
+published when it ran; a concurrent run may have published copies since.
+It records a digest of the article ids it saw; when publish sees another
+set, it assigns the batch's stories again, under the lock below, so
+concurrent copies join one story instead of each starting its own. Story
+ids never change once published.
+
+Locking. Every read-modify-write of ``articles`` files by the news pipeline
+(this run's own write, and rewrites of other intervals' files to fix their
+flags) happens under one warehouse lock, :data:`STORIES_LOCK`. The danger
+is a lost update: we read interval K's file, K's own run rewrites it (new
+articles), we write our stale copy back. K's run publishes through this
+same function, so it waits for our lock and then re-reads K's state (and
+the flags we just fixed) before writing; two runs fixing K's file are
+likewise serialised. Reconciliation is therefore exact, given that every
+publish is serialised. The writer's own per-table lock (taken inside
+:meth:`Warehouse.write`) is a different lock file: flock conflicts between
+two open file descriptions even in one process, so re-taking the table lock
+here would deadlock. Object stores have no lock (:meth:`Storage.lock` is a
+no-op there): concurrent runs on S3 are best effort, as the writer's
+cross-interval key check is. Compaction (which moves rows between files
+under the writer's lock but never changes them) needs no part in this: a
+row read here keeps its owner interval, and writing that interval again
+puts the row wherever the writer keeps the interval's rows. Anything that
+*changes* ``articles`` rows must take :data:`STORIES_LOCK`.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
+
+import pandas as pd
+
+from newsmarkets.intervals import Interval
+
+log = logging.getLogger("newsmarkets.news")
+
+ARTICLES = "articles"
+COMPACTED_FILE = "compacted.parquet"  # newsmarkets.warehouse.compact's partition file
+STORIES_LOCK = "articles-stories"
+STORY_LOOKBACK = timedelta(days=3)  # dedup.MAX_GAP: copies further apart are never one story
+FLAG_COLUMNS = ["article_id", "story_id", "published_at", "is_original"]
+_PART_FILE = re.compile(r"^part-(\d{8}T\d{6}Z)-(\d{8}T\d{6}Z)\.parquet$")
+_KEY_TIME = "%Y%m%dT%H%M%SZ"
+
+
+class OriginalsError(RuntimeError):
+    """An ``articles`` file whose name does not say which run interval owns it."""
+
+
+def interval_of_file(path: str) -> Interval:
+    """The run interval owning an ``articles`` file: ``.../part-<start>-<end>.parquet``."""
+    match = _PART_FILE.match(posixpath.basename(path))
+    if not match:
+        raise OriginalsError(
+            f"{path}: not a 'part-<interval>.parquet' file of one run interval, so its flags cannot be rewritten")
+    start, end = (datetime.strptime(g, _KEY_TIME).replace(tzinfo=timezone.utc) for g in match.groups())
+    return Interval(start, end)
+
+
+def story_days(published: Iterable[datetime], lookback: timedelta = STORY_LOOKBACK) -> list[str]:
+    """The ``dt`` partitions that can hold copies of articles published at ``published`` (empty: none)."""
+    stamps = [pd.Timestamp(t) for t in published if t is not None and not pd.isna(t)]
+    if not stamps:
+        return []
+    first, last = (min(stamps) - lookback).date(), (max(stamps) + lookback).date()
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+def flag_originals(rows: pd.DataFrame) -> pd.Series:
+    """``True`` for the earliest row of each ``story_id`` (then smallest ``article_id``, then ``file``).
+
+    Pure: ``rows`` needs ``story_id``, ``published_at``, ``article_id`` and
+    ``file``; the result is aligned to ``rows.index``.
+    """
+    if not len(rows):
+        return pd.Series([], index=rows.index, dtype=bool)
+    order = rows.sort_values(["story_id", "published_at", "article_id", "file"], kind="mergesort")
+    first = ~order["story_id"].duplicated()
+    return first.reindex(rows.index).astype(bool)
+
+
+# ----------------------------------------------------------------------------- reading
+
+def _read_files(wh, files: list[str], columns: list[str]) -> pd.DataFrame:
+    """``columns`` of ``files`` plus ``dt``, ``owner`` (the interval file a row belongs to) and ``file``.
+
+    A compacted partition file (:mod:`newsmarkets.warehouse.compact`) holds
+    pieces of many intervals; each row is attributed to its piece's interval
+    file, so ``file`` is ``<partition>/<part-interval>.parquet`` either way.
+    """
+    import pyarrow.parquet as pq
+
+    frames = []
+    for f in files:
+        directory, name = posixpath.split(f)
+        dt = posixpath.basename(directory).split("=", 1)[1]
+        if name == COMPACTED_FILE:
+            from newsmarkets.warehouse import compact  # only partitions someone compacted need it
+
+            table, pieces = compact.read_compacted(wh.storage, wh.storage.to_path(f), columns)
+            owners = [p.file for p in pieces for _ in range(p.rows)]
+        else:
+            table = pq.read_table(wh.storage.to_path(f), columns=columns, filesystem=wh.storage.arrow_fs)
+            owners = [name] * table.num_rows
+        frame = table.to_pandas()
+        frame["dt"] = dt
+        frame["owner"] = owners
+        frame["file"] = [posixpath.join(directory, o) for o in owners]
+        frames.append(frame)
+    if not frames:
+        frame = pd.DataFrame({c: pd.Series(dtype="object") for c in [*columns, "dt", "owner", "file"]})
+    else:
+        frame = pd.concat(frames, ignore_index=True)
+    if "published_at" in frame:
+        frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
+    if "is_original" in frame:
+        frame["is_original"] = frame["is_original"].astype(bool)
+    return frame
+
+
+def _with_retry(list_files, read):
+    # A concurrent writer or compaction may remove a file between listing and
+    # reading; listing again sees the state after it.
+    for attempt in range(3):
+        try:
+            return read(list_files())
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _interval_file(interval: Interval) -> str:
+    return f"part-{interval.key}.parquet"
+
+
+def interval_rows(wh, interval: Interval, columns: list[str] | None = None) -> pd.DataFrame:
+    """Every ``articles`` row interval ``interval`` owns, in every ``dt`` (its files and compacted pieces)."""
+    from newsmarkets.warehouse.schemas import ARTICLES as SPEC
+
+    names = columns or [c for c in SPEC.schema.names if c != SPEC.partition_by]
+    own = _interval_file(interval)
+
+    def listing() -> list[str]:
+        files = wh.storage.glob(wh.storage.path(ARTICLES, "dt=*", own))
+        stem = own[: -len(".parquet")]
+        # a compacted partition holding a piece of ours has a marker named after our file
+        for marker in wh.storage.glob(wh.storage.path(ARTICLES, "dt=*", f".compacted-{stem}")):
+            files.append(posixpath.join(posixpath.dirname(marker), COMPACTED_FILE))
+        return sorted({wh.storage.url(f) for f in files})
+
+    rows = _with_retry(listing, lambda files: _read_files(wh, files, names))
+    return rows[rows["owner"] == own].reset_index(drop=True)
+
+
+def read_articles(wh, days: Iterable[str] | None, columns: list[str], *,
+                  exclude_interval: Interval | None = None) -> pd.DataFrame:
+    """``columns`` of the ``articles`` rows in partitions ``days`` (None: all), with ``dt``, ``owner``, ``file``.
+
+    ``exclude_interval``: leave out that interval's own rows (the batch being built replaces them).
+    """
+    days = None if days is None else list(days)
+    if days is not None and not days:
+        return _read_files(wh, [], columns)
+    rows = _with_retry(lambda: wh.files(ARTICLES, days), lambda files: _read_files(wh, files, columns))
+    if exclude_interval is not None:
+        rows = rows[rows["owner"] != _interval_file(exclude_interval)].reset_index(drop=True)
+    return rows
+
+
+# ----------------------------------------------------------------------------- publishing
+
+def publish_articles(wh, articles: pd.DataFrame, interval: Interval, *,
+                     neighbour_days: list[str] | None = None, neighbour_digest: str | None = None) -> dict:
+    """Write ``articles`` as ``interval``'s batch with exact originals; fix other intervals' flags.
+
+    ``neighbour_days`` / ``neighbour_digest``: the partitions deduplicate read
+    and the digest of the article ids it found there (see the module docstring).
+    Returns ``rows_written``, ``stories_reassigned``, ``originals_fixed`` (rows
+    of other intervals whose flag changed) and ``intervals_rewritten``.
+    """
+    from newsmarkets.news.stages import ids_digest
+
+    articles = articles.copy()
+    articles["published_at"] = pd.to_datetime(articles["published_at"], utc=True)
+    seen_days = list(neighbour_days or [])
+    with wh.storage.lock(STORIES_LOCK):
+        previous = interval_rows(wh, interval, FLAG_COLUMNS)
+        days = sorted(set(story_days([*articles["published_at"], *previous["published_at"]]))
+                      | set(seen_days))
+        others = read_articles(wh, days, FLAG_COLUMNS, exclude_interval=interval)
+
+        reassigned = False
+        if neighbour_digest is not None and len(articles):
+            seen = others[others["dt"].isin(set(seen_days))]
+            if ids_digest(seen["article_id"]) != neighbour_digest:
+                articles = _assign_again(wh, articles, interval, seen_days)
+                reassigned = True
+
+        touched = set(articles["story_id"]) | set(previous["story_id"])
+        others = _widen(wh, others, days, touched, articles, interval)
+
+        # The writer keeps the first writer's row for a key another interval
+        # already holds in the same dt: such rows of ours will not be on disk.
+        own_dt = articles["published_at"].dt.strftime("%Y-%m-%d")
+        held = set(zip(others["article_id"], others["dt"]))
+        lands = pd.Series([(a, d) not in held for a, d in zip(articles["article_id"], own_dt)], index=articles.index)
+        own_rows = articles.loc[lands, ["article_id", "story_id", "published_at", "is_original"]].copy()
+        own_rows["file"] = [wh.storage.url(wh.storage.path(ARTICLES, f"dt={d}", _interval_file(interval))) for d in own_dt[lands]]
+        own_rows["dt"] = own_dt[lands]
+        own_rows["owner"] = _interval_file(interval)
+        own_rows["is_ours"] = True
+        candidates = others[others["story_id"].isin(touched)].assign(is_ours=False)
+        union = pd.concat([candidates, own_rows], ignore_index=True)
+        union["want"] = flag_originals(union)
+
+        wanted_own = union.loc[union["is_ours"]].set_index("article_id")["want"]
+        articles["is_original"] = articles["article_id"].map(wanted_own).fillna(False).astype(bool)
+        written = wh.write(ARTICLES, articles, interval)
+
+        stale = union[~union["is_ours"] & (union["is_original"] != union["want"])]
+        rewritten = []
+        for owner, group in stale.groupby("owner"):
+            other = interval_of_file(owner)
+            _rewrite_flags(wh, other, dict(zip(zip(group["dt"], group["article_id"]), group["want"])))
+            rewritten.append(other.key)
+    if len(stale):
+        log.info("articles %s: fixed is_original of %d row(s) in interval(s) %s", interval, len(stale),
+                 ", ".join(rewritten))
+    return {"rows_written": written.rows_written, "stories_reassigned": reassigned,
+            "originals_fixed": int(len(stale)), "intervals_rewritten": rewritten}
+
+
+def _assign_again(wh, articles: pd.DataFrame, interval: Interval, days: list[str]) -> pd.DataFrame:
+    """Assign the batch's stories against what is published now (another run published near it since)."""
+    from newsmarkets.news.dedup import assign_stories
+
+    existing = read_articles(wh, days, ["article_id", "published_at", "body", "story_id"], exclude_interval=interval)
+    before = dict(zip(articles["article_id"], articles["story_id"]))
+    again = assign_stories(articles.drop(columns=["story_id", "is_original"]),
+                           existing=existing[["article_id", "published_at", "body", "story_id"]])
+    changed = sum(before[a] != s for a, s in zip(again["article_id"], again["story_id"]))
+    log.info("articles %s: neighbours changed since deduplicate; stories assigned again (%d row(s) moved)",
+             interval, changed)
+    return again
+
+
+def _widen(wh, others: pd.DataFrame, days: list[str], touched: set, articles: pd.DataFrame,
+           interval: Interval) -> pd.DataFrame:
+    """Read more partitions while a touched story has a row near the window's edge."""
+    if not touched or not days:
+        return others
+    known = wh.partitions(ARTICLES)
+    while True:
+        stamps = pd.concat([others.loc[others["story_id"].isin(touched), "published_at"],
+                            articles.loc[articles["story_id"].isin(touched), "published_at"]])
+        if not len(stamps):
+            return others
+        start = pd.Timestamp(days[0], tz="UTC")
+        end = pd.Timestamp(days[-1], tz="UTC") + pd.Timedelta(days=1)
+        grow_back = stamps.min() - start < STORY_LOOKBACK and any(d < days[0] for d in known)
+        grow_on = end - stamps.max() < STORY_LOOKBACK and any(d > days[-1] for d in known)
+        if not (grow_back or grow_on):
+            return others
+        first = pd.Timestamp(days[0]) - (STORY_LOOKBACK if grow_back else pd.Timedelta(0))
+        last = pd.Timestamp(days[-1]) + (STORY_LOOKBACK if grow_on else pd.Timedelta(0))
+        days[:] = [d.date().isoformat() for d in pd.date_range(first, last, freq="D")]
+        others = read_articles(wh, days, FLAG_COLUMNS, exclude_interval=interval)
+
+
+def _rewrite_flags(wh, interval: Interval, flags: dict[tuple[str, str], bool]) -> None:
+    """Rewrite all of ``interval``'s rows with ``flags`` ((dt, article_id) -> is_original) applied."""
+    rows = interval_rows(wh, interval)
+    keys = list(zip(rows["dt"], rows["article_id"]))
+    rows["is_original"] = [flags.get(k, current) for k, current in zip(keys, rows["is_original"])]
+    batch = rows.drop(columns=["owner", "file"])
+    result = wh.write(ARTICLES, batch, interval)
+    if result.rows_written != len(batch):
+        # only if the interval's rows broke the one-row-per-key rule already
+        log.warning("articles %s: rewriting flags kept %d of %d row(s)", interval, result.rows_written, len(batch))
