@@ -63,6 +63,41 @@ class QualityConfig:
     observed_at_tolerance_minutes: int = 15
 
 
+_HORIZON = re.compile(r"^([1-9][0-9]*)(m|h|d)$")
+_HORIZON_UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440}
+
+
+def horizon_minutes(label: str) -> int:
+    """Minutes of a horizon label such as ``15m``, ``4h`` or ``1d``."""
+    match = _HORIZON.match(label) if isinstance(label, str) else None
+    if not match:
+        raise ConfigError(f"horizon {label!r}: expected a number and a unit m, h or d (e.g. 15m, 4h, 1d)")
+    return int(match.group(1)) * _HORIZON_UNIT_MINUTES[match.group(2)]
+
+
+@dataclass(frozen=True)
+class LinkingConfig:
+    """How news is linked to market moves (see :mod:`newsmarkets.moves`)."""
+
+    horizons: tuple[str, ...] = ("15m", "1h", "4h", "24h")
+    benchmark: str = "cap_weighted"  # cap_weighted (tracked assets) | bitcoin
+    estimation_window_days: int = 7  # pre-event window for beta and residual volatility
+    estimation_step_minutes: int = 60  # return step of that window: hourly is what backfills guarantee
+    min_estimation_points: int = 48  # fewer returns: market-adjusted model (beta 1)
+    significance_z: float = 1.96
+    move_z: float = 3.0  # |z| of a 1h return that makes a market_moves row
+    move_lookback_minutes: int = 120  # articles this long before a move's hour are listed with it
+    # How stale a price may be, per horizon: past it the row says why it is missing.
+    staleness_minutes: tuple[tuple[str, int], ...] = (("15m", 10), ("1h", 65), ("4h", 130), ("24h", 360))
+
+    def staleness_for(self, horizon: str) -> int:
+        return dict(self.staleness_minutes)[horizon]
+
+    @property
+    def horizon_minutes(self) -> dict[str, int]:
+        return {h: horizon_minutes(h) for h in self.horizons}
+
+
 @dataclass(frozen=True)
 class ReplayConfig:
     """The generated world the embedded default serves (see newsmarkets.replay)."""
@@ -71,6 +106,21 @@ class ReplayConfig:
     days: int = 3
     seed: int = 20260105
     port: int = 8765
+
+
+@dataclass(frozen=True)
+class MaintenanceConfig:
+    """What the daily ``warehouse_maintenance`` DAG does (compaction, retention, Data Docs)."""
+
+    # A partition is closed (compacted) when its dt is at least this many days
+    # before the run's interval; 1 is the minimum so the run's own day never is.
+    compact_after_days: int = 2
+    raw_html_retention_days: int = 30  # _raw_html/dt=... partitions older than this are deleted
+    staging_retention_hours: int = 24  # _staging leftovers (killed or finished runs' hand-offs)
+    quarantine_retention_days: int | None = None  # None: quarantined batches are evidence, kept
+    data_docs: bool = True
+    data_docs_days: int = 1  # how many days (ending with the run's interval) Data Docs validate
+    data_docs_dir: str | None = None  # local folder; default <warehouse>/_gx (data/_gx for s3://)
 
 
 @dataclass(frozen=True)
@@ -118,6 +168,8 @@ class Config:
     quality: QualityConfig = field(default_factory=QualityConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     news: NewsConfig = field(default_factory=NewsConfig)
+    maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
+    linking: LinkingConfig = field(default_factory=LinkingConfig)
     catalog: str | None = None
     source_path: str | None = None
 
@@ -350,6 +402,80 @@ def _parse_news(raw: Any) -> NewsConfig:
     return NewsConfig(**kwargs)
 
 
+def _parse_linking(raw: Any) -> LinkingConfig:
+    if raw is None:
+        return LinkingConfig()
+    where = "linking"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    _check_unknown(raw, set(LinkingConfig.__dataclass_fields__), where)
+    kwargs: dict[str, Any] = {}
+    horizons = list(LinkingConfig.horizons)
+    if "horizons" in raw:
+        if not isinstance(raw["horizons"], list) or not raw["horizons"]:
+            raise ConfigError(f"{where}.horizons: expected a non-empty list such as [15m, 1h, 4h, 24h], got {raw['horizons']!r}")
+        seen: dict[int, str] = {}
+        for i, label in enumerate(raw["horizons"]):
+            try:
+                minutes = horizon_minutes(label)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}.horizons[{i}]: {exc}") from None
+            if minutes in seen:
+                raise ConfigError(f"{where}.horizons[{i}]: {label!r} is the same length as {seen[minutes]!r}")
+            seen[minutes] = label
+        horizons = [seen[m] for m in sorted(seen)]
+        kwargs["horizons"] = tuple(horizons)
+    if "benchmark" in raw:
+        if raw["benchmark"] not in ("cap_weighted", "bitcoin"):
+            raise ConfigError(f"{where}.benchmark: expected cap_weighted or bitcoin, got {raw['benchmark']!r}")
+        kwargs["benchmark"] = raw["benchmark"]
+    for key in ("estimation_window_days", "estimation_step_minutes", "move_lookback_minutes"):
+        if key in raw:
+            kwargs[key] = _int(raw[key], f"{where}.{key}", minimum=1)
+    if "min_estimation_points" in raw:
+        kwargs["min_estimation_points"] = _int(raw["min_estimation_points"], f"{where}.min_estimation_points", minimum=3)
+    for key in ("significance_z", "move_z"):
+        if key in raw:
+            kwargs[key] = _number(raw[key], f"{where}.{key}")
+    staleness = dict(LinkingConfig.staleness_minutes)
+    if "staleness_minutes" in raw:
+        given = raw["staleness_minutes"]
+        if not isinstance(given, dict):
+            raise ConfigError(f"{where}.staleness_minutes: expected a mapping of horizon to minutes, got {given!r}")
+        for label, minutes in given.items():
+            if label not in horizons:
+                raise ConfigError(f"{where}.staleness_minutes.{label}: not one of the horizons {horizons}")
+            staleness[label] = _int(minutes, f"{where}.staleness_minutes.{label}", minimum=1)
+    missing = [h for h in horizons if h not in staleness]
+    if missing:
+        raise ConfigError(f"{where}.staleness_minutes: no limit for horizon {missing[0]!r} (give one per horizon)")
+    kwargs["staleness_minutes"] = tuple((h, staleness[h]) for h in horizons)
+    return LinkingConfig(**kwargs)
+
+
+def _parse_maintenance(raw: Any) -> MaintenanceConfig:
+    where = "maintenance"
+    if raw is None:
+        return MaintenanceConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    _check_unknown(raw, set(MaintenanceConfig.__dataclass_fields__), where)
+    kwargs: dict[str, Any] = {}
+    for key in ("compact_after_days", "raw_html_retention_days", "staging_retention_hours", "data_docs_days"):
+        if key in raw:
+            kwargs[key] = _int(raw[key], f"{where}.{key}", minimum=1)
+    if raw.get("quarantine_retention_days") is not None:
+        kwargs["quarantine_retention_days"] = _int(raw["quarantine_retention_days"], f"{where}.quarantine_retention_days", minimum=1)
+    if "data_docs" in raw:
+        kwargs["data_docs"] = _bool(raw["data_docs"], f"{where}.data_docs")
+    if raw.get("data_docs_dir") is not None:
+        folder = _str(raw["data_docs_dir"], f"{where}.data_docs_dir")
+        if "://" in folder:
+            raise ConfigError(f"{where}.data_docs_dir: must be a local folder (Data Docs are a static site), got {folder!r}")
+        kwargs["data_docs_dir"] = folder
+    return MaintenanceConfig(**kwargs)
+
+
 def rebase_replay_urls(raw: Any, port: int, host: str = "127.0.0.1") -> Any:
     """A copy of a parsed YAML document with every ``http://<host>:<port>`` URL moved to ``port``.
 
@@ -374,7 +500,7 @@ def parse_config(raw: Any, *, source_path: str | None = None) -> Config:
     """Validate a parsed YAML document into a :class:`Config`."""
     if not isinstance(raw, dict):
         raise ConfigError(f"top level: expected a mapping of keys, got {type(raw).__name__}")
-    _check_unknown(raw, {"warehouse", "catalog", "prices", "http", "quality", "replay", "news"}, "")
+    _check_unknown(raw, {"warehouse", "catalog", "prices", "http", "quality", "replay", "news", "linking", "maintenance"}, "")
     warehouse = os.environ.get(WAREHOUSE_ENV) or _str(_require(raw, "warehouse", ""), "warehouse")
     if source_path and "://" not in warehouse and not Path(warehouse).is_absolute():
         # Relative warehouse paths are relative to the working directory, like
@@ -391,6 +517,8 @@ def parse_config(raw: Any, *, source_path: str | None = None) -> Config:
         quality=_parse_quality(raw.get("quality")),
         replay=_parse_replay(raw.get("replay")),
         news=_parse_news(raw.get("news")),
+        maintenance=_parse_maintenance(raw.get("maintenance")),
+        linking=_parse_linking(raw.get("linking")),
         source_path=source_path,
     )
 

@@ -67,6 +67,16 @@ def safe_name(text: str) -> str:
     return f"{cleaned}-{digest}" if cleaned else digest
 
 
+def modified_at(info: Mapping) -> float | None:
+    """Last-modified time (epoch seconds) from an fsspec ``info``/``find(detail=True)`` entry."""
+    for key in ("mtime", "LastModified", "last_modified", "created"):
+        value = info.get(key)
+        if value is None:
+            continue
+        return value.timestamp() if hasattr(value, "timestamp") else float(value)
+    return None
+
+
 def _fsync_path(path: str, *, directory: bool = False) -> None:
     fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
     try:
@@ -111,6 +121,21 @@ class Storage:
 
     def remove(self, path: str) -> None:
         self.fs.rm_file(path)
+        if self.is_local:
+            _fsync_path(os.path.dirname(path), directory=True)
+
+    def find(self, path: str) -> dict[str, dict]:
+        """Every file under ``path`` (recursively) with fsspec's details; empty if there is none."""
+        try:
+            return self.fs.find(path, detail=True)
+        except FileNotFoundError:
+            return {}
+
+    def remove_tree(self, path: str) -> None:
+        """Delete ``path`` and everything under it (a folder locally, a prefix on object stores)."""
+        if not self.fs.exists(path):
+            return
+        self.fs.rm(path, recursive=True)
         if self.is_local:
             _fsync_path(os.path.dirname(path), directory=True)
 

@@ -23,7 +23,12 @@ Contract of :meth:`Warehouse.write`:
 * an empty batch removes the interval's files: "this interval has no rows";
 * files are replaced atomically (see :mod:`newsmarkets.warehouse.storage`);
   temp files a killed writer left behind are swept by the next write to the
-  partition once they are an hour old.
+  partition once they are an hour old;
+* compacted partitions (see :mod:`newsmarkets.warehouse.compact`): when the
+  partition's ``compacted.parquet`` already holds the interval's rows, the new
+  rows replace that piece of it in one atomic file replace instead of becoming
+  a ``part-`` file beside it, so a rerun after compaction neither duplicates
+  nor loses a row. Every file records its ``newsmarkets.write_id``.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from newsmarkets.warehouse.conform import (
     sort_by_key,
     to_pandas,
 )
+from newsmarkets.warehouse import compact
 from newsmarkets.warehouse.schemas import TableSpec, table_spec
 from newsmarkets.warehouse.storage import Storage, safe_name, storage_options_from_env
 
@@ -74,6 +80,7 @@ class WriteResult:
     partitions: list[str] = field(default_factory=list)
     duplicates_dropped: int = 0
     files_removed: list[str] = field(default_factory=list)
+    pieces_removed: list[str] = field(default_factory=list)  # <compacted file>#<interval file> taken out
 
 
 def _json_default(value: Any) -> Any:
@@ -204,12 +211,19 @@ class Warehouse:
 
         self.storage.write_atomic(path, write)
 
-    def _existing_keys(self, spec: TableSpec, files: list[str]) -> pa.Table:
+    def _existing_keys(self, spec: TableSpec, state: compact.PartitionState, own_name: str) -> pa.Table:
+        """Keys other intervals hold in the partition: their files and the compacted file's other pieces."""
         key_schema = pa.schema([spec.schema.field(k) for k in spec.key])
-        if not files:
-            return key_schema.empty_table()
-        dataset = ds.dataset(files, schema=key_schema, format="parquet", filesystem=self.storage.arrow_fs)
-        return dataset.to_table(columns=list(spec.key))
+        parts: list[pa.Table] = []
+        others = [f for f in state.parts if posixpath.basename(f) != own_name]
+        if others:
+            dataset = ds.dataset(others, schema=key_schema, format="parquet", filesystem=self.storage.arrow_fs)
+            parts.append(dataset.to_table(columns=list(spec.key)))
+        if state.compacted:
+            table, pieces = compact.read_compacted(self.storage, state.compacted, list(spec.key))
+            table, _ = compact.without(table, pieces, own_name)
+            parts.append(table.cast(key_schema))
+        return pa.concat_tables(parts) if parts else key_schema.empty_table()
 
     def write(self, table: str, data: Batch, interval: Interval, *, file_tag: str | None = None) -> WriteResult:
         """Publish ``data`` as interval ``interval``'s rows of ``table`` (see the module docstring).
@@ -220,33 +234,93 @@ class Warehouse:
         """
         spec = table_spec(table)
         batch = sort_by_key(conform(spec, data), spec.key)
-        own_name = f"part-{interval.key}-{safe_name(file_tag)}.parquet" if file_tag else f"part-{interval.key}.parquet"
+        own_name = self.file_name(interval, file_tag)
         result = WriteResult(table=spec.name, interval_key=interval.key, rows_written=0)
-        schema = file_schema(spec, interval=interval.key)
+        partition_glob = self.storage.path(spec.name, f"{spec.partition_by}=*")
         with self.storage.lock(spec.name):
-            previous = set(self.storage.glob(self.storage.path(spec.name, f"{spec.partition_by}=*", own_name)))
+            # Where this interval has rows now: its own files, and pieces of compacted files (markers).
+            previous = {posixpath.dirname(p) for p in self.storage.glob(posixpath.join(partition_glob, own_name))}
+            previous |= {posixpath.dirname(p) for p in
+                         self.storage.glob(posixpath.join(partition_glob, compact.marker_name(own_name)))}
             written: set[str] = set()
+            files: list[str] = []
             for dt in sorted(set(batch.column(spec.partition_by).to_pylist())):
                 directory = self.storage.path(spec.name, f"{spec.partition_by}={dt}")
                 self.storage.sweep_temps(directory)
+                state = compact.load_partition(self.storage, directory)
                 rows = batch.filter(pc.equal(batch[spec.partition_by], dt))
-                others = [f for f in self.storage.glob(posixpath.join(directory, "*.parquet"))
-                          if posixpath.basename(f) != own_name]
-                rows, dropped = drop_existing_keys(rows, self._existing_keys(spec, others), spec.key)
+                rows, dropped = drop_existing_keys(rows, self._existing_keys(spec, state, own_name), spec.key)
                 result.duplicates_dropped += dropped
                 if rows.num_rows == 0:
-                    continue  # every row is held by another interval; our old file (if any) goes below
-                target = posixpath.join(directory, own_name)
-                self._write_parquet(target, sort_by_key(rows, spec.key), schema)
-                written.add(target)
+                    continue  # every row is held by another interval; our old rows (if any) go below
+                rows = sort_by_key(rows, spec.key)
+                schema = file_schema(spec, interval=interval.key, write_id=compact.content_id(rows))
+                if state.piece(own_name) is not None:
+                    files.append(compact.fold(self, spec, state, own_name, rows, schema))
+                else:
+                    target = posixpath.join(directory, own_name)
+                    self._write_parquet(target, rows, schema)
+                    files.append(target)
+                written.add(directory)
                 result.rows_written += rows.num_rows
                 result.partitions.append(dt)
-            for stale in sorted(previous - written):
-                self.storage.sweep_temps(posixpath.dirname(stale))
-                self.storage.remove(stale)
-                result.files_removed.append(self.storage.url(stale))
-        result.files = [self.storage.url(p) for p in sorted(written)]
+            for directory in sorted(previous - written):
+                self.storage.sweep_temps(directory)
+                state = compact.load_partition(self.storage, directory)
+                if state.piece(own_name) is not None:
+                    compacted = state.compacted
+                    compact.fold(self, spec, state, own_name, spec.schema.empty_table(), file_schema(spec))
+                    result.pieces_removed.append(f"{self.storage.url(compacted)}#{own_name}")
+                else:
+                    compact.remove_marker(self.storage, directory, own_name)  # a stale hint
+                stale = state.path_of(own_name)
+                if stale:
+                    self.storage.remove(stale)
+                    result.files_removed.append(self.storage.url(stale))
+        result.files = [self.storage.url(p) for p in sorted(files)]
         return result
+
+    @staticmethod
+    def file_name(interval: Interval, file_tag: str | None = None) -> str:
+        """The file an interval's rows of a partition live in (or the piece of a compacted file)."""
+        return f"part-{interval.key}-{safe_name(file_tag)}.parquet" if file_tag else f"part-{interval.key}.parquet"
+
+    def read_other_intervals(self, table: str, interval: Interval, dts: Iterable[str],
+                             columns: list[str] | None = None, *, file_tag: str | None = None) -> pd.DataFrame:
+        """Rows of partitions ``dts`` that belong to intervals other than ``interval``.
+
+        What a run compares its batch against (earlier stories, duplicates):
+        its own earlier rows are left out whether they sit in its own file or
+        in a piece of a compacted file.
+        """
+        spec = table_spec(table)
+        names = list(columns) if columns is not None else spec.data_columns
+        own_name = self.file_name(interval, file_tag)
+        file_fields = file_schema(spec)
+        read_schema = pa.schema([file_fields.field(c) for c in names if c != spec.partition_by])
+        tables: list[pa.Table] = []
+        for attempt in range(3):
+            try:
+                tables = []
+                for dt in sorted({str(d) for d in dts}):
+                    directory = self.storage.path(spec.name, f"{spec.partition_by}={dt}")
+                    state = compact.load_partition(self.storage, directory, heal=False)
+                    for path in state.parts:
+                        if posixpath.basename(path) != own_name:
+                            data = pq.read_table(path, columns=read_schema.names, filesystem=self.storage.arrow_fs)
+                            tables.append(data.cast(read_schema).append_column(spec.partition_by, pa.array([dt] * data.num_rows, pa.string())))
+                    if state.compacted:
+                        data, pieces = compact.read_compacted(self.storage, state.compacted, read_schema.names)
+                        data, _ = compact.without(data, pieces, own_name)
+                        tables.append(data.cast(read_schema).append_column(spec.partition_by, pa.array([dt] * data.num_rows, pa.string())))
+                break
+            except FileNotFoundError:
+                if attempt == 2:  # a concurrent compaction or rewrite moved files under us: list again
+                    raise
+        out_schema = pa.schema([spec.schema.field(c) for c in names])
+        if not tables:
+            return to_pandas(out_schema, out_schema.empty_table())
+        return to_pandas(out_schema, pa.concat_tables(tables).select(names))
 
     # -- staging and quarantine ---------------------------------------------------
 

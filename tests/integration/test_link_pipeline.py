@@ -1,0 +1,115 @@
+"""Linking end to end on a warehouse the real price and news pipelines built from the replay world.
+
+One replay server (clock at the world's last point) serves the CoinGecko API
+and the news sites over real HTTP on 127.0.0.1. Prices: the real
+``fetch_history`` + ``publish_prices`` for the week before the world (the
+estimation window) and its three days (hourly for past days, 5-minutely for
+the last: CoinGecko's granularity rule). News: the real discover / fetch /
+extract / dedupe / link / validate / publish per day. Then ``link_interval`` over the three days, and
+the injected events are scored with :mod:`newsmarkets.moves.recovery`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+import yaml
+
+from newsmarkets.config import BUNDLED_CONFIG, parse_config, rebase_replay_urls
+from newsmarkets.intervals import Interval
+from newsmarkets.moves import MARKET
+from newsmarkets.moves.pipeline import link_interval
+from newsmarkets.moves.recovery import recovery
+from newsmarkets.news import stages
+from newsmarkets.prices import pipeline as prices
+from newsmarkets.replay.server import ReplayServer
+from newsmarkets.replay.world import MarketWorld
+from newsmarkets.warehouse.writer import Warehouse
+
+pytestmark = pytest.mark.slow  # ~1-2 min: 13 price and news batches through GX before linking
+
+DAYS = ["2026-01-05", "2026-01-06", "2026-01-07"]
+log = logging.getLogger(__name__)
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory):
+    market = MarketWorld.generate("2026-01-05", 3, 20260105)
+    with ReplayServer(market) as server:
+        raw = rebase_replay_urls(yaml.safe_load(BUNDLED_CONFIG.read_text()), server.port)
+        raw["warehouse"] = str(tmp_path_factory.mktemp("link") / "warehouse")
+        raw["prices"]["assets"] = market.asset_ids  # every coin an event can hit has prices
+        cfg = parse_config(raw)
+        first = Interval.for_day(DAYS[0]).start - timedelta(days=cfg.linking.estimation_window_days + 1)
+        day = first
+        while day < Interval.for_day(DAYS[-1]).end:
+            interval = Interval(day, day + timedelta(days=1))
+            prices.publish_prices(cfg, interval, "prices", prices.fetch_history(cfg, interval, "prices"))
+            day += timedelta(days=1)
+        for d in DAYS:
+            stages.run_interval(cfg, Interval.for_day(d), "news")
+        result = link_interval(cfg, Interval(Interval.for_day(DAYS[0]).start, Interval.for_day(DAYS[-1]).end), "link")
+        wh = Warehouse.from_config(cfg)
+        yield {"cfg": cfg, "wh": wh, "result": result, "market": market, "news": server.news}
+
+
+def test_every_original_gets_rows_for_every_horizon(linked):
+    wh, cfg = linked["wh"], linked["cfg"]
+    gold = wh.read("news_market_moves")
+    articles = wh.read("articles", columns=["article_id", "story_id", "published_at"])
+    originals = articles.sort_values(["story_id", "published_at", "article_id"]).drop_duplicates("story_id")
+    assert set(gold["article_id"]) == set(originals["article_id"])
+    market_rows = gold[gold["asset_id"] == MARKET]
+    assert len(market_rows) == len(originals) * len(cfg.linking.horizons)
+    assert not gold.duplicated(["article_id", "asset_id", "horizon"]).any()
+    assert linked["result"]["news_market_moves"] == len(gold)
+
+
+def test_missing_reasons_follow_the_price_granularity(linked):
+    gold = linked["wh"].read("news_market_moves")
+    by_day = gold.groupby(["dt", "horizon"])["missing_reason"]
+    # backfilled days are hourly: 15 minutes is too coarse there, 1h is computed
+    for day in DAYS[:2]:
+        reasons = by_day.get_group((day, "15m")).fillna("computed").value_counts()
+        assert reasons.get("granularity too coarse for horizon", 0) >= 0.9 * reasons.sum()
+        one_hour = by_day.get_group((day, "1h"))
+        assert one_hour.isna().mean() >= 0.9
+    # the last day came 5-minutely: its 15m rows are computed
+    assert by_day.get_group((DAYS[2], "15m")).isna().mean() >= 0.9
+    # 24h after the last day's stories is past the replay clock: unsettled, to be recomputed
+    last_24h = gold[(gold["dt"] == DAYS[2]) & (gold["horizon"] == "24h")]
+    assert (~last_24h["is_settled"]).all() and set(last_24h["missing_reason"]) == {"no prices yet"}
+
+
+def test_injected_events_are_recovered(linked):
+    wh = linked["wh"]
+    gold = wh.read("news_market_moves")
+    articles = wh.read("articles", columns=["article_id", "url", "canonical_url"])
+    out = recovery(gold, articles, linked["market"].truth(), linked["news"].truth(), horizon="1h",
+                   assets=set(linked["cfg"].prices.assets))
+    log.warning("recovery at 1h: %s", json.dumps({k: v for k, v in out.items() if k != "by_horizon"}))
+    assert out["events"] == len(linked["market"].events)
+    # measured: recall 11/13, precision 11/15 (see the report); the misses are one event whose article
+    # news dedup merged into an older story, the false positives mostly a market event's coin rows
+    assert out["recall"] >= 0.8, out["misses"]
+    assert out["precision"] >= 0.65, out["false_positives"]
+    groups = {(g["horizon"], g["group"]): g for g in out["by_horizon"]}
+    assert groups[("1h", "event")]["mean_abs_z"] > 3 * groups[("1h", "non-event")]["mean_abs_z"]
+
+
+def test_market_moves_name_the_news_before_them(linked):
+    moves = linked["wh"].read("market_moves")
+    events = linked["market"].events
+    assert len(moves)
+    # (nearly) every asset event's hour shows up as a move of that asset, with articles before it
+    found = 0
+    for e in events:
+        if e["kind"] != "asset":
+            continue
+        hour_start = (Interval.for_day(e["at"][:10]).start.replace(hour=int(e["at"][11:13])))
+        hits = moves[(moves["asset_id"].isin(e["asset_ids"])) & (moves["window_start_at"] == hour_start)]
+        found += bool(len(hits)) and any(len(ids) for ids in hits["article_ids"])
+    assert found >= 0.75 * sum(e["kind"] == "asset" for e in events)
