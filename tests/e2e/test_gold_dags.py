@@ -68,7 +68,7 @@ def test_injected_events_are_recovered(env, warehouse, linked_day):
     market_truth, news_truth = _truths(env)
     rec = recovery(warehouse.read("news_market_moves", dts=[linked_day]),
                    warehouse.read("articles", columns=["article_id", "url", "canonical_url"]),
-                   market_truth, news_truth, horizon="1h")
+                   market_truth, news_truth, horizon="1h", assets=set(env.config().prices.assets))
     print(f"\n[recovery {linked_day} @1h] precision {rec['precision']} recall {rec['recall']} "
           f"({rec['true_positives']}/{rec['truth_positives']} truth, {rec['predicted_positives']} predicted); "
           f"misses {rec['misses']}; false positives {rec['false_positives']}")

@@ -174,3 +174,23 @@ def test_scales_to_thousands_of_articles():
     assert time.perf_counter() - start < 10
     assert out["story_id"].nunique() == 999
     assert out.loc[500, "story_id"] == "id0010"
+
+
+def test_replay_world_stories_are_grouped_exactly_as_generated():
+    """Templated reports of different events look alike (up to ~75% shared shingles); only real copies merge."""
+    from newsmarkets.replay.news_world import NewsWorld
+    from newsmarkets.replay.world import MarketWorld
+
+    market = MarketWorld.generate("2026-01-05", 3, 20260105)
+    articles = NewsWorld.generate(market, 20260105).articles
+    df = pd.DataFrame({
+        "article_id": [a.slug for a in articles], "source": [a.outlet for a in articles],
+        "published_at": [a.published_at for a in articles], "body": [a.body for a in articles],
+    })
+    out = assign_stories(df)
+    truth = {a.slug: a.story_key for a in articles}
+    found = out.groupby("story_id")["article_id"].apply(frozenset)
+    expected = pd.Series(truth).groupby(lambda slug: truth[slug]).apply(lambda s: frozenset(s.index))
+    assert set(found) == set(expected)
+    originals = set(out.loc[out["is_original"], "article_id"])
+    assert originals == {a.slug for a in articles if a.is_original}

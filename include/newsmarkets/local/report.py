@@ -90,7 +90,7 @@ def ground_truth_recovery(env) -> dict:
     market = MarketWorld.generate(rc.start, rc.days, rc.seed)
     news = NewsWorld.generate(market, rc.seed)
     return recovery(gold, wh.read("articles", columns=["article_id", "url", "canonical_url"]),
-                    market.truth(), news.truth(), horizon="1h")
+                    market.truth(), news.truth(), horizon="1h", assets=set(cfg.prices.assets))
 
 
 def _abnormal_chart_png(by_horizon: list[dict]) -> bytes:

@@ -23,8 +23,10 @@ import pandas as pd
 SHINGLE_WORDS = 5
 NUM_PERM = 120
 BAND_ROWS = 3  # 40 bands of 3 rows: pairs with Jaccard >= ~0.3 become candidates
-JACCARD_MIN = 0.5
-CONTAINMENT_MIN = 0.8  # a trimmed copy: most of the shorter text appears in the longer one
+# Templated reports of different events share up to ~75% of their shingles (replay world:
+# "<coin> price analysis", "central bank of <x> holds rates"); syndicated copies ~90%.
+JACCARD_MIN = 0.8
+CONTAINMENT_MIN = 0.9  # a trimmed copy: most of the shorter text appears in the longer one
 CONTAINMENT_MIN_SHINGLES = 30  # containment on a few lines is coincidence, not syndication
 MAX_GAP = timedelta(days=3)  # syndication happens within days; daily templated posts must not chain
 

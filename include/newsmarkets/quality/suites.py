@@ -19,6 +19,7 @@ from typing import Any, Callable
 from newsmarkets.intervals import Interval
 from newsmarkets.quality.results import SEVERITIES, expectation_label
 from newsmarkets.warehouse.schemas import ARTICLE_ASSETS, ARTICLES, FETCH_LOG, PRICE_GAPS, PRICE_SNAPSHOTS, TableSpec
+from newsmarkets.warehouse.schemas import MARKET_MOVES, NEWS_MARKET_MOVES
 
 PRICE_SOURCES = ("markets", "market_chart")
 GAP_REASONS = ("no_data", "missing_hours", "fetch_failed")
@@ -216,12 +217,110 @@ def fetch_log_suite() -> Any:
     return s.suite
 
 
+MISSING_REASONS = (
+    "no prices yet", "gap", "granularity too coarse for horizon", "asset not tracked", "estimation window too thin",
+)
+MOVE_MODELS = ("market_model", "market_adjusted", "mean_adjusted", "zero_mean")
+BENCHMARKS = ("cap_weighted", "bitcoin")
+# |z| beyond this is a broken sigma (a near-constant window), not a market move.
+MAX_ABS_Z = 1e6
+
+
+def _conditional_not_null(s: _SuiteBuilder, columns: list[str], condition: Any, check: str, why: str) -> None:
+    for column in columns:
+        s.add("ExpectColumnValuesToNotBeNull", column=column, row_condition=condition, check=f"{check}:{column}",
+              severity="critical", why=why)
+
+
+def news_market_moves_suite(*, interval: Interval, horizons: list[str]) -> Any:
+    """Suite for one day's ``news_market_moves`` batch (may be empty: a day without news)."""
+    if not horizons or not all(isinstance(h, str) and h for h in horizons):
+        raise SuiteDefinitionError(f"horizons must be a non-empty list of labels, got {horizons!r}")
+    from great_expectations.expectations.row_conditions import Column
+
+    spec = NEWS_MARKET_MOVES
+    s = _SuiteBuilder(spec.name)
+    s.not_null(_required_columns(spec), why="required by the table schema; the writer would refuse the batch")
+    s.add("ExpectCompoundColumnsToBeUnique", column_list=list(spec.key), severity="critical",
+          why="the table key: one row per story original, asset and horizon")
+    s.add("ExpectColumnValuesToBeInSet", column="horizon", value_set=list(horizons), severity="critical",
+          why="horizons are the configured linking.horizons")
+    s.add("ExpectColumnValuesToBeBetween", column="published_at", min_value=interval.start,
+          max_value=interval.end, strict_max=True, severity="critical",
+          why=f"a day's batch holds the stories first published in {interval}")
+    s.add("ExpectColumnPairValuesAToBeGreaterThanB", column_A="horizon_end_at", column_B="published_at",
+          or_equal=False, severity="critical", why="a horizon ends after the event")
+    s.add("ExpectColumnValuesToBeInSet", column="missing_reason", value_set=list(MISSING_REASONS),
+          severity="critical", why="reports group missing rows by these reasons")
+    s.add("ExpectColumnValuesToBeInSet", column="model", value_set=list(MOVE_MODELS), severity="critical",
+          why="the abnormal-return model must be one the docs explain")
+    s.add("ExpectColumnValuesToBeInSet", column="benchmark", value_set=list(BENCHMARKS), severity="critical",
+          why="linking.benchmark allows these")
+    # The z is the end of the chain (prices -> returns -> abnormal -> z): checking the
+    # returns and the z covers it, and each expectation costs GX time per batch.
+    computed = ["asset_return", "market_return", "abnormal_z"]
+    _conditional_not_null(s, computed, Column("missing_reason").is_null(), "computed",
+                          "a row without missing_reason claims a full computation; every value must be there")
+    _conditional_not_null(s, ["missing_reason"], Column("price_at_publish_usd").is_null(), "no_publish_price",
+                          "a null price needs its reason")
+    _conditional_not_null(s, ["missing_reason"], Column("abnormal_z").is_null(), "no_z",
+                          "a null abnormal_z needs its reason")
+    s.add("ExpectColumnValuesToBeInSet", column="missing_reason", value_set=["no prices yet"],
+          row_condition=Column("is_settled") == False, check="unsettled_only_without_prices",  # noqa: E712
+          severity="critical", why="only rows waiting for prices are recomputed later")
+    _conditional_not_null(s, ["abnormal_z"], Column("is_significant") == True, "significant",  # noqa: E712
+                          "a significant row must carry the z that made it significant")
+    s.add("ExpectColumnValuesToBeBetween", column="price_at_publish_usd", min_value=0, strict_min=True,
+          severity="critical", why="prices are positive")
+    s.add("ExpectColumnValuesToBeBetween", column="asset_return", min_value=-1, severity="critical",
+          why="a simple return cannot fall below -100 %")
+    s.add("ExpectColumnValuesToBeBetween", column="abnormal_z", min_value=-MAX_ABS_Z, max_value=MAX_ABS_Z,
+          severity="critical", why="an infinite or absurd z means a degenerate estimation window")
+    s.add("ExpectColumnValuesToBeBetween", column="price_gap_minutes", min_value=0, severity="critical",
+          why="a price cannot be observed after the time it is used for")
+    s.add("ExpectColumnValuesToBeBetween", column="abnormal_z", min_value=-50, max_value=50, check="plausible_z",
+          severity="warning", why="|z| above 50 is possible after huge news but worth a look")
+    return s.suite
+
+
+def market_moves_suite(*, interval: Interval) -> Any:
+    """Suite for one day's ``market_moves`` batch (may be empty: a calm day)."""
+    spec = MARKET_MOVES
+    s = _SuiteBuilder(spec.name)
+    s.not_null(_required_columns(spec), why="required by the table schema; the writer would refuse the batch")
+    s.add("ExpectCompoundColumnsToBeUnique", column_list=list(spec.key), severity="critical",
+          why="the table key: one row per asset and hour")
+    s.add("ExpectColumnValuesToBeBetween", column="window_start_at", min_value=interval.start,
+          max_value=interval.end, strict_max=True, severity="critical",
+          why=f"a day's batch holds the hours starting in {interval}")
+    s.add("ExpectColumnPairValuesAToBeGreaterThanB", column_A="window_end_at", column_B="window_start_at",
+          or_equal=False, severity="critical", why="a move spans a positive time")
+    for column in ("price_start_usd", "price_end_usd", "sigma_1h"):
+        s.add("ExpectColumnValuesToBeBetween", column=column, min_value=0, strict_min=True, severity="critical",
+              why="prices and volatilities are positive")
+    s.add("ExpectColumnValuesToBeBetween", column="move_return", min_value=-1, severity="critical",
+          why="a simple return cannot fall below -100 %")
+    s.add("ExpectColumnValuesToBeBetween", column="move_z", min_value=-MAX_ABS_Z, max_value=MAX_ABS_Z,
+          severity="critical", why="an infinite z means a degenerate trailing window")
+    s.add("ExpectColumnValuesToBeInSet", column="direction", value_set=["up", "down"], severity="critical",
+          why="reports filter on direction")
+    s.add("ExpectColumnValuesToBeBetween", column="article_count", min_value=0, severity="critical",
+          why="a count cannot be negative")
+    s.add("ExpectColumnPairValuesAToBeGreaterThanB", column_A="article_count", column_B="linked_article_count",
+          or_equal=True, severity="critical", why="linked articles are a subset of the articles listed")
+    s.add("ExpectColumnValuesToBeInSet", column="benchmark", value_set=list(BENCHMARKS), severity="critical",
+          why="linking.benchmark allows these")
+    return s.suite
+
+
 SUITES: dict[str, Callable[..., Any]] = {
     PRICE_SNAPSHOTS.name: price_snapshots_suite,
     PRICE_GAPS.name: price_gaps_suite,
     ARTICLES.name: articles_suite,
     ARTICLE_ASSETS.name: article_assets_suite,
     FETCH_LOG.name: fetch_log_suite,
+    NEWS_MARKET_MOVES.name: news_market_moves_suite,
+    MARKET_MOVES.name: market_moves_suite,
 }
 
 

@@ -171,8 +171,88 @@ FETCH_LOG = TableSpec(
     description="What happened to every discovered news URL, one row per URL and run; dt is the UTC date of fetched_at.",
 )
 
+NEWS_MARKET_MOVES = TableSpec(
+    name="news_market_moves",
+    schema=pa.schema(
+        [
+            pa.field("article_id", pa.string(), nullable=False),  # the story's earliest copy
+            pa.field("story_id", pa.string(), nullable=False),
+            pa.field("asset_id", pa.string(), nullable=False),  # CoinGecko id, or 'market' (the benchmark)
+            pa.field("published_at", UTC_TS, nullable=False),  # the story's earliest copy: the event time
+            pa.field("horizon", pa.string(), nullable=False),  # linking.horizons label, e.g. 1h
+            pa.field("horizon_minutes", pa.int64(), nullable=False),
+            pa.field("horizon_end_at", UTC_TS, nullable=False),  # published_at + horizon
+            # As-of prices: the last observation strictly before publication, and at or before the
+            # horizon's end. 'market' rows: the benchmark's level (the tracked assets' summed market
+            # caps, or bitcoin's price).
+            pa.field("price_at_publish_usd", pa.float64()),
+            pa.field("price_at_horizon_usd", pa.float64()),
+            # Simple returns (price_at_horizon / price_at_publish - 1), as fractions, not percent.
+            pa.field("asset_return", pa.float64()),
+            pa.field("market_return", pa.float64()),  # the benchmark's simple return over the same span
+            # asset rows: asset_return - (alpha * steps + beta * market_return); 'market' rows:
+            # market_return - its own pre-event mean return per step * steps
+            pa.field("abnormal_return", pa.float64()),
+            # abnormal_return / (residual sigma per estimation step * sqrt(horizon / step))
+            pa.field("abnormal_z", pa.float64()),
+            pa.field("is_significant", pa.bool_(), nullable=False),  # |abnormal_z| >= linking.significance_z
+            pa.field("is_settled", pa.bool_(), nullable=False),  # false: prices for the horizon are not in yet
+            pa.field("price_gap_minutes", pa.float64()),  # the stalest as-of price used (asset and benchmark)
+            # null when computed; else: no prices yet | gap | granularity too coarse for horizon |
+            # asset not tracked | estimation window too thin
+            pa.field("missing_reason", pa.string()),
+            pa.field("alpha", pa.float64()),  # per estimation step; null for 'market' rows
+            pa.field("beta", pa.float64()),  # 1 under the market-adjusted fallback; null for 'market' rows
+            pa.field("residual_sigma", pa.float64()),  # per estimation step
+            pa.field("estimation_points", pa.int64(), nullable=False),  # returns in the estimation window
+            pa.field("model", pa.string(), nullable=False),  # market_model | market_adjusted | mean_adjusted | zero_mean
+            pa.field("benchmark", pa.string(), nullable=False),  # cap_weighted | bitcoin
+            pa.field("computed_at", UTC_TS, nullable=False),
+            pa.field("dt", pa.string(), nullable=False),
+        ]
+    ),
+    key=("article_id", "asset_id", "horizon"),
+    dt_from="published_at",
+    layer="gold",
+    description="What the market did after each news story: one row per story original, linked asset "
+    "(or 'market') and horizon; dt is the UTC date of published_at.",
+)
+
+MARKET_MOVES = TableSpec(
+    name="market_moves",
+    schema=pa.schema(
+        [
+            pa.field("asset_id", pa.string(), nullable=False),  # CoinGecko id, or 'market' (the benchmark)
+            pa.field("window_start_at", UTC_TS, nullable=False),  # the move's clock hour
+            pa.field("window_end_at", UTC_TS, nullable=False),
+            pa.field("price_start_usd", pa.float64(), nullable=False),  # 'market': the benchmark's level
+            pa.field("price_end_usd", pa.float64(), nullable=False),
+            pa.field("move_return", pa.float64(), nullable=False),  # simple 1h return, a fraction
+            pa.field("move_z", pa.float64(), nullable=False),  # (return - trailing mean) / trailing sigma
+            pa.field("sigma_1h", pa.float64(), nullable=False),  # of 1h returns over the estimation window
+            pa.field("estimation_points", pa.int64(), nullable=False),
+            pa.field("direction", pa.string(), nullable=False),  # up | down
+            # Original articles published in [window_start - lookback, window_end): ranked linked to the
+            # asset first, then most recent first; at most MAX_MOVE_ARTICLES.
+            pa.field("article_ids", pa.list_(pa.string()), nullable=False),
+            pa.field("article_titles", pa.list_(pa.string()), nullable=False),
+            pa.field("article_count", pa.int64(), nullable=False),  # before truncation
+            pa.field("linked_article_count", pa.int64(), nullable=False),  # of those, linked to the asset
+            pa.field("benchmark", pa.string(), nullable=False),
+            pa.field("computed_at", UTC_TS, nullable=False),
+            pa.field("dt", pa.string(), nullable=False),
+        ]
+    ),
+    key=("asset_id", "window_start_at"),
+    dt_from="window_start_at",
+    layer="gold",
+    description="Significant 1h moves per asset and of the market, with the news published before them; "
+    "dt is the UTC date of window_start_at.",
+)
+
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (PRICE_SNAPSHOTS, PRICE_GAPS, DQ_RESULTS, ARTICLES, ARTICLE_ASSETS, FETCH_LOG)
+    t.name: t
+    for t in (PRICE_SNAPSHOTS, PRICE_GAPS, DQ_RESULTS, ARTICLES, ARTICLE_ASSETS, FETCH_LOG, NEWS_MARKET_MOVES, MARKET_MOVES)
 }
 
 

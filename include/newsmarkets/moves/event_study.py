@@ -1,0 +1,297 @@
+"""The event study: for each story, what its assets and the market did over each horizon (pure).
+
+Event time. A syndicated story counts once: its earliest copy (smallest
+``published_at``, ties by ``article_id``) over the articles given, whatever
+the stored ``is_original`` flag says, and that copy's ``published_at`` is
+the event time ``t0``.
+
+Returns are simple returns ``p(t0 + h) / p(t0) - 1`` of as-of prices (see
+:mod:`newsmarkets.moves.prices`) within the horizon's staleness limit. The
+price at publication is the last one observed *strictly before* ``t0``: a
+price stamped at the very instant of publication may already carry the
+reaction (the replay world's jumps land exactly on a grid point). The price
+at the horizon is the last one at or before ``t0 + h``.
+
+Model. Over the estimation window (``window_days`` before ``t0``) the
+asset's and the benchmark's returns are taken on a regular grid of
+``step_minutes`` (hourly by default: the resolution every backfilled day
+has), ending at the last grid point strictly before ``t0``. With at least
+``min_points`` paired returns, OLS gives ``alpha`` and ``beta`` (market
+model) and the residual sigma per step (``n - 2`` degrees of freedom);
+with fewer, ``beta = 1`` and ``alpha = 0`` (market-adjusted) and sigma is
+the standard deviation of ``asset - market`` returns. Then::
+
+    abnormal_return = asset_return - (alpha * steps + beta * market_return)
+    abnormal_z      = abnormal_return / (sigma * sqrt(steps)),  steps = horizon / step
+
+Rows about the market itself (``asset_id = 'market'``) use the benchmark's
+own pre-event returns: ``abnormal_return = market_return - mean * steps``
+and sigma their standard deviation (``mean_adjusted``; with fewer than
+``min_points`` returns the mean is taken as 0: ``zero_mean``). Fewer than
+two returns leave ``abnormal_z`` null with ``missing_reason`` ``estimation
+window too thin``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from newsmarkets.moves import MARKET
+from newsmarkets.moves.benchmark import Benchmark
+from newsmarkets.moves.prices import (
+    NOT_TRACKED,
+    STATUS_NO_PRICES_YET,
+    STATUS_OK,
+    STATUS_TEXT,
+    THIN_WINDOW,
+    US_PER_MINUTE,
+    PriceBook,
+    from_us,
+    to_us,
+)
+
+MODELS = ("market_model", "market_adjusted", "mean_adjusted", "zero_mean")
+_MIN_SIGMA = 1e-12  # a residual sigma this small means a degenerate window, not certainty
+
+
+class EventStudyError(ValueError):
+    """Inputs the event study cannot use (names the frame and column)."""
+
+
+@dataclass(frozen=True)
+class StudyParams:
+    horizons: dict[str, int]  # label -> minutes
+    staleness_minutes: dict[str, int]  # label -> minutes
+    window_days: int = 7
+    step_minutes: int = 60
+    min_points: int = 48
+    significance_z: float = 1.96
+    benchmark: str = "cap_weighted"
+
+    @classmethod
+    def from_config(cls, linking) -> "StudyParams":
+        return cls(
+            horizons=linking.horizon_minutes,
+            staleness_minutes=dict(linking.staleness_minutes),
+            window_days=linking.estimation_window_days,
+            step_minutes=linking.estimation_step_minutes,
+            min_points=linking.min_estimation_points,
+            significance_z=linking.significance_z,
+            benchmark=linking.benchmark,
+        )
+
+    @property
+    def window_steps(self) -> int:
+        return int(self.window_days * 1440 // self.step_minutes)
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise EventStudyError(f"{what} frame is missing column(s) {', '.join(missing)} (has {', '.join(map(str, frame.columns))})")
+
+
+def story_originals(articles: pd.DataFrame) -> pd.DataFrame:
+    """The earliest copy of each story (``article_id``, ``story_id``, ``published_at`` and any other columns)."""
+    _require(articles, ("article_id", "story_id", "published_at"), "articles")
+    frame = articles.assign(published_at=pd.to_datetime(articles["published_at"], utc=True))
+    frame = frame.sort_values(["story_id", "published_at", "article_id"], kind="stable")
+    return frame.drop_duplicates("story_id", keep="first").reset_index(drop=True)
+
+
+def event_rows(originals: pd.DataFrame, links: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+    """(article_id, story_id, asset_id, published_at) for originals published in [start, end).
+
+    One row per linked asset and one ``market`` row per original, so news
+    naming no coin still reaches the market.
+    """
+    _require(links, ("article_id", "asset_id"), "article_assets")
+    published = pd.to_datetime(originals["published_at"], utc=True)
+    chosen = originals.loc[(published >= pd.Timestamp(start)) & (published < pd.Timestamp(end)),
+                           ["article_id", "story_id", "published_at"]]
+    linked = chosen.merge(links[["article_id", "asset_id"]].drop_duplicates(), on="article_id", how="inner")
+    linked = linked.assign(asset_id=linked["asset_id"].astype(str))
+    out = pd.concat([linked[linked["asset_id"] != MARKET], chosen.assign(asset_id=MARKET)], ignore_index=True)
+    return out.sort_values(["article_id", "asset_id"], ignore_index=True)[["article_id", "story_id", "asset_id", "published_at"]]
+
+
+@dataclass(frozen=True)
+class Estimates:
+    alpha: np.ndarray
+    beta: np.ndarray
+    sigma: np.ndarray  # residual sigma per step (NaN: cannot be estimated)
+    points: np.ndarray  # int64
+    model: np.ndarray  # object: one of MODELS
+
+
+def grid_returns(book: PriceBook, bench: Benchmark, codes: np.ndarray, grid_us: np.ndarray,
+                 step_us: int) -> tuple[np.ndarray, np.ndarray]:
+    """Simple returns between consecutive grid points: (assets x len(grid)-1, benchmark len(grid)-1)."""
+    n_grid = len(grid_us)
+    if n_grid < 2:
+        return np.empty((len(codes), 0)), np.empty(0)
+    looked = book.asof(np.repeat(codes, n_grid), np.tile(grid_us, len(codes)), step_us)
+    prices = looked.price.reshape(len(codes), n_grid)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        asset = prices[:, 1:] / prices[:, :-1] - 1.0
+    market = bench.spans(grid_us[:-1], grid_us[1:], step_us).ret
+    return asset, market
+
+
+def estimate(asset_returns: np.ndarray, market_returns: np.ndarray, is_market: np.ndarray,
+             min_points: int) -> Estimates:
+    """Per-row model over paired returns (rows x window; NaN = missing), vectorised over rows."""
+    rows = asset_returns.shape[0]
+    ra = np.where(is_market[:, None], market_returns, asset_returns)
+    rm = market_returns
+    paired = np.isfinite(ra) & np.isfinite(rm)
+    n = paired.sum(axis=1)
+    safe_n = np.maximum(n, 1)
+    ra0, rm0 = np.where(paired, ra, 0.0), np.where(paired, rm, 0.0)
+    mean_a, mean_m = ra0.sum(axis=1) / safe_n, rm0.sum(axis=1) / safe_n
+    da = np.where(paired, ra - mean_a[:, None], 0.0)
+    dm = np.where(paired, rm - mean_m[:, None], 0.0)
+    var_m = (dm * dm).sum(axis=1)
+    cov = (da * dm).sum(axis=1)
+    enough = n >= min_points
+    ols = enough & (var_m > 0) & ~is_market
+    with np.errstate(invalid="ignore", divide="ignore"):
+        beta = np.where(ols, cov / np.where(var_m > 0, var_m, 1.0), 1.0)
+        alpha = np.where(ols, mean_a - beta * mean_m, 0.0)
+        resid = np.where(paired, ra - alpha[:, None] - beta[:, None] * rm, 0.0)
+        sse_ols = (resid * resid).sum(axis=1)
+        sigma_ols = np.sqrt(sse_ols / (n - 2))
+        # market-adjusted: the spread asset - market; market rows: the market's own returns
+        spread = np.where(paired, np.where(is_market[:, None], ra, ra - rm), 0.0)
+        spread_mean = spread.sum(axis=1) / safe_n
+        spread_dev = np.where(paired, spread - spread_mean[:, None], 0.0)
+        sigma_plain = np.sqrt((spread_dev * spread_dev).sum(axis=1) / (n - 1))
+    sigma = np.where(ols, sigma_ols, sigma_plain)
+    sigma = np.where((n >= 2) & np.isfinite(sigma) & (sigma > _MIN_SIGMA), sigma, np.nan)
+    market_mean = np.where(enough, spread_mean, 0.0)
+    model = np.where(is_market, np.where(enough, "mean_adjusted", "zero_mean"),
+                     np.where(ols, "market_model", "market_adjusted")).astype(object)
+    return Estimates(
+        alpha=np.where(is_market, market_mean, alpha),  # market rows: the mean per step (not published as alpha)
+        beta=np.where(is_market, np.nan, beta),
+        sigma=sigma,
+        points=n.astype(np.int64) if rows else np.zeros(0, dtype=np.int64),
+        model=model,
+    )
+
+
+OUTPUT_COLUMNS = [
+    "article_id", "story_id", "asset_id", "published_at", "horizon", "horizon_minutes", "horizon_end_at",
+    "price_at_publish_usd", "price_at_horizon_usd", "asset_return", "market_return", "abnormal_return",
+    "abnormal_z", "is_significant", "is_settled", "price_gap_minutes", "missing_reason", "alpha", "beta",
+    "residual_sigma", "estimation_points", "model", "benchmark", "computed_at",
+]
+
+
+def _empty(computed_at: datetime) -> pd.DataFrame:
+    ts = "datetime64[us, UTC]"
+    dtypes = {"published_at": ts, "horizon_end_at": ts, "computed_at": ts, "horizon_minutes": "int64",
+              "estimation_points": "int64", "is_significant": bool, "is_settled": bool}
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64" if c not in (
+        "article_id", "story_id", "asset_id", "horizon", "missing_reason", "model", "benchmark") else object))
+        for c in OUTPUT_COLUMNS})
+
+
+def compute_moves(events: pd.DataFrame, book: PriceBook, bench: Benchmark, params: StudyParams,
+                  *, tracked_assets: set[str] | frozenset[str], computed_at: datetime) -> pd.DataFrame:
+    """``news_market_moves`` rows for ``events`` (see :func:`event_rows`): one per event and horizon."""
+    _require(events, ("article_id", "story_id", "asset_id", "published_at"), "events")
+    unknown = [h for h in params.horizons if h not in params.staleness_minutes]
+    if unknown:
+        raise EventStudyError(f"horizon {unknown[0]!r} has no staleness limit")
+    if not len(events):
+        return _empty(computed_at)
+    asset_ids = events["asset_id"].astype(str).to_numpy()
+    is_market = asset_ids == MARKET
+    codes = np.where(is_market, -1, book.asset_codes(asset_ids))
+    t0 = to_us(events["published_at"])
+    step_us = params.step_minutes * US_PER_MINUTE
+
+    # Estimation: one grid for all events, returns gathered per event window.
+    k_steps = params.window_steps
+    before = t0 - 1  # one microsecond: "strictly before publication"
+    grid_end = (before // step_us) * step_us
+    first = int(grid_end.min()) - k_steps * step_us
+    grid = np.arange(first, int(grid_end.max()) + step_us, step_us, dtype=np.int64)
+    unique_codes, which = np.unique(np.maximum(codes, -1), return_inverse=True)
+    asset_grid, market_grid = grid_returns(book, bench, np.maximum(unique_codes, 0), grid, step_us)
+    asset_grid[unique_codes < 0] = np.nan  # unknown assets (and market rows) have no asset series
+    end_pos = ((grid_end - first) // step_us).astype(np.int64)  # grid index of each event's window end
+    window = end_pos[:, None] - k_steps + np.arange(k_steps)[None, :]  # return l ends at grid[l + 1]
+    est = estimate(asset_grid[which[:, None], window], market_grid[window], is_market, params.min_points)
+
+    frames = []
+    for label, minutes in params.horizons.items():
+        limit_us = params.staleness_minutes[label] * US_PER_MINUTE
+        th = t0 + minutes * US_PER_MINUTE
+        steps = minutes / params.step_minutes
+        at0 = book.asof(codes, before, limit_us)
+        ath = book.asof(codes, th, limit_us)
+        mkt = bench.spans(before, th, limit_us)
+        p0 = np.where(is_market, mkt.start_value, at0.price)
+        ph = np.where(is_market, mkt.end_value, ath.price)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            asset_ret = np.where(is_market, mkt.ret, ph / p0 - 1.0)
+            abnormal = np.where(is_market, mkt.ret - est.alpha * steps,
+                                asset_ret - (est.alpha * steps + est.beta * mkt.ret))
+            z = abnormal / (est.sigma * np.sqrt(steps))
+
+        price_status = np.where(is_market, mkt.status, np.maximum(at0.status, ath.status))
+        status = np.where(np.maximum(price_status, mkt.status) == STATUS_NO_PRICES_YET, STATUS_NO_PRICES_YET,
+                          np.where(price_status != STATUS_OK, price_status, mkt.status))
+        reason = np.array([STATUS_TEXT[int(s)] for s in range(4)], dtype=object)[status]
+        thin = (status == STATUS_OK) & ~np.isfinite(est.sigma)
+        reason[thin] = THIN_WINDOW
+        untracked = ~is_market & (codes < 0) & ~np.isin(asset_ids, list(tracked_assets))
+        reason[untracked] = NOT_TRACKED
+        settled = ~((status == STATUS_NO_PRICES_YET) & ~untracked)
+        z = np.where(np.isfinite(z), z, np.nan)
+        significant = (reason == None) & (np.abs(np.nan_to_num(z)) >= params.significance_z)  # noqa: E711
+
+        stale = np.where(is_market, mkt.stale_us, np.maximum(np.maximum(at0.stale_us, ath.stale_us), mkt.stale_us))
+        frames.append(pd.DataFrame({
+            "article_id": events["article_id"].astype(str).to_numpy(),
+            "story_id": events["story_id"].astype(str).to_numpy(),
+            "asset_id": asset_ids,
+            "published_at": from_us(t0).to_numpy(),
+            "horizon": label,
+            "horizon_minutes": np.full(len(t0), minutes, dtype=np.int64),
+            "horizon_end_at": from_us(th).to_numpy(),
+            "price_at_publish_usd": p0,
+            "price_at_horizon_usd": ph,
+            "asset_return": asset_ret,
+            "market_return": mkt.ret,
+            "abnormal_return": abnormal,
+            "abnormal_z": z,
+            "is_significant": significant,
+            "is_settled": settled,
+            "price_gap_minutes": np.where(stale >= 0, stale / US_PER_MINUTE, np.nan),
+            "missing_reason": reason,
+            "alpha": np.where(is_market, np.nan, est.alpha),
+            "beta": est.beta,
+            "residual_sigma": est.sigma,
+            "estimation_points": est.points,
+            "model": est.model,
+            "benchmark": params.benchmark,
+        }))
+    out = pd.concat(frames, ignore_index=True)
+    out["published_at"] = pd.to_datetime(out["published_at"], utc=True).astype("datetime64[us, UTC]")
+    out["horizon_end_at"] = pd.to_datetime(out["horizon_end_at"], utc=True).astype("datetime64[us, UTC]")
+    out["computed_at"] = pd.Timestamp(computed_at).tz_convert("UTC")
+    out["computed_at"] = out["computed_at"].astype("datetime64[us, UTC]")
+    # Where a price is missing nothing derived from it may look computed.
+    gone = out["missing_reason"].notna() & (out["missing_reason"] != THIN_WINDOW)
+    out.loc[gone, ["abnormal_return", "abnormal_z"]] = np.nan
+    out["missing_reason"] = out["missing_reason"].astype(object).where(out["missing_reason"].notna(), None)
+    order = {h: i for i, h in enumerate(params.horizons)}
+    out = out.sort_values(["article_id", "asset_id", "horizon"], key=lambda s: s.map(order) if s.name == "horizon" else s)
+    return out.reset_index(drop=True)[OUTPUT_COLUMNS]

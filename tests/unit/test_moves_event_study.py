@@ -1,0 +1,191 @@
+"""The event-study maths on tiny hand-computed series: market model, fallbacks, gaps, stories."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from newsmarkets.moves import MARKET
+from newsmarkets.moves.benchmark import Benchmark
+from newsmarkets.moves.event_study import OUTPUT_COLUMNS, StudyParams, compute_moves, event_rows, story_originals
+from newsmarkets.moves.prices import COARSE, GAP, NO_PRICES_YET, NOT_TRACKED, THIN_WINDOW, PriceBook
+
+T0 = pd.Timestamp("2026-01-05T00:00:00Z")
+NOW = datetime(2026, 1, 9, tzinfo=timezone.utc)
+HOURS = 30
+PARAMS = StudyParams(horizons={"15m": 15, "1h": 60}, staleness_minutes={"15m": 10, "1h": 65},
+                     window_days=1, step_minutes=60, min_points=10, significance_z=1.96)
+
+rng = np.random.default_rng(11)
+R_M = rng.normal(0, 0.01, HOURS)  # market return of hour k -> k+1
+NOISE = rng.normal(0, 0.002, HOURS)
+R_A = 0.0005 + 2.0 * R_M + NOISE
+R_A[24] += 0.03  # the news: +3 % abnormal in hour 24 -> 25
+
+
+def hour(k: float) -> pd.Timestamp:
+    return T0 + pd.Timedelta(hours=k)
+
+
+def series(asset: str, returns: np.ndarray, start_price: float, *, cap: bool, skip=()) -> pd.DataFrame:
+    prices = start_price * np.concatenate([[1.0], np.cumprod(1 + returns)])
+    keep = [k for k in range(len(prices)) if k not in skip]
+    return pd.DataFrame({
+        "asset_id": asset, "observed_at": [hour(k) for k in keep], "price_usd": prices[keep],
+        "market_cap_usd": prices[keep] * 1e6 if cap else np.nan, "source": "market_chart",
+    })
+
+
+def book_of(*frames: pd.DataFrame) -> PriceBook:
+    return PriceBook(pd.concat(frames, ignore_index=True))
+
+
+def events(asset: str = "a", published: pd.Timestamp = hour(24.5)) -> pd.DataFrame:
+    return pd.DataFrame({"article_id": ["art1", "art1"], "story_id": ["s1", "s1"], "asset_id": [asset, MARKET],
+                         "published_at": [published, published]})
+
+
+def run(book: PriceBook, evs: pd.DataFrame, params: StudyParams = PARAMS, tracked=("a", "m")) -> pd.DataFrame:
+    out = compute_moves(evs, book, Benchmark(book, "cap_weighted", ["m"]), params,
+                        tracked_assets=frozenset(tracked), computed_at=NOW)
+    return out.set_index(["asset_id", "horizon"])
+
+
+def test_market_model_by_hand():
+    out = run(book_of(series("m", R_M, 100.0, cap=True), series("a", R_A, 10.0, cap=False)), events())
+    row = out.loc[("a", "1h")]
+    # the window: the 24 hourly returns ending at 24:00, the last grid point at or before 00:30
+    x, y = R_M[:24], R_A[:24]
+    beta, alpha = np.polyfit(x, y, 1)
+    sigma = np.sqrt(np.sum((y - alpha - beta * x) ** 2) / (24 - 2))
+    # as-of prices: 24:00 for 00:30 and 25:00 for 01:30 (hourly data, 1h limit 65 min)
+    asset_return, market_return = R_A[24], R_M[24]
+    abnormal = asset_return - (alpha + beta * market_return)
+    assert row["model"] == "market_model" and row["estimation_points"] == 24
+    assert row["beta"] == pytest.approx(beta) and row["alpha"] == pytest.approx(alpha)
+    assert row["residual_sigma"] == pytest.approx(sigma)
+    assert row["asset_return"] == pytest.approx(asset_return)
+    assert row["market_return"] == pytest.approx(market_return)
+    assert row["abnormal_return"] == pytest.approx(abnormal)
+    assert row["abnormal_z"] == pytest.approx(abnormal / sigma)
+    assert row["abnormal_return"] == pytest.approx(0.03, abs=0.01)
+    assert bool(row["is_significant"]) and bool(row["is_settled"]) and row["missing_reason"] is None
+    assert row["price_gap_minutes"] == pytest.approx(30.0)
+    assert row["horizon_end_at"] == hour(25.5)
+
+
+def test_market_rows_are_the_benchmark_against_its_own_mean_and_volatility():
+    out = run(book_of(series("m", R_M, 100.0, cap=True), series("a", R_A, 10.0, cap=False)), events())
+    row = out.loc[(MARKET, "1h")]
+    mean, sd = R_M[:24].mean(), R_M[:24].std(ddof=1)
+    assert row["model"] == "mean_adjusted"
+    assert row["asset_return"] == pytest.approx(R_M[24]) and row["market_return"] == pytest.approx(R_M[24])
+    assert row["abnormal_return"] == pytest.approx(R_M[24] - mean)
+    assert row["abnormal_z"] == pytest.approx((R_M[24] - mean) / sd)
+    assert np.isnan(row["beta"])
+    # the level of a cap-weighted benchmark is the constituents' combined cap
+    assert row["price_at_publish_usd"] == pytest.approx(100.0 * np.prod(1 + R_M[:24]) * 1e6)
+
+
+def test_fifteen_minutes_on_hourly_data_is_too_coarse():
+    out = run(book_of(series("m", R_M, 100.0, cap=True), series("a", R_A, 10.0, cap=False)), events())
+    for asset in ("a", MARKET):
+        row = out.loc[(asset, "15m")]
+        assert row["missing_reason"] == COARSE
+        assert np.isnan(row["price_at_publish_usd"]) and np.isnan(row["abnormal_z"])
+        assert bool(row["is_settled"]) and not bool(row["is_significant"])
+
+
+def test_thin_window_falls_back_to_market_adjusted():
+    thin = StudyParams(**{**PARAMS.__dict__, "min_points": 30})
+    out = run(book_of(series("m", R_M, 100.0, cap=True), series("a", R_A, 10.0, cap=False)), events(), thin)
+    row = out.loc[("a", "1h")]
+    spread = R_A[:24] - R_M[:24]
+    assert row["model"] == "market_adjusted" and row["beta"] == 1.0 and row["alpha"] == 0.0
+    assert row["abnormal_return"] == pytest.approx(R_A[24] - R_M[24])
+    assert row["abnormal_z"] == pytest.approx((R_A[24] - R_M[24]) / spread.std(ddof=1))
+    assert out.loc[(MARKET, "1h")]["model"] == "zero_mean"
+    assert out.loc[(MARKET, "1h")]["abnormal_return"] == pytest.approx(R_M[24])
+
+
+def test_no_estimation_window_leaves_z_null_with_its_reason():
+    late = series("a", R_A, 10.0, cap=False).iloc[24:]  # the asset's first point is at 24:00
+    out = run(book_of(series("m", R_M, 100.0, cap=True), late), events())
+    row = out.loc[("a", "1h")]
+    assert row["estimation_points"] == 0 and row["missing_reason"] == THIN_WINDOW
+    assert row["asset_return"] == pytest.approx(R_A[24])  # the prices are there, the scale is not
+    assert np.isnan(row["abnormal_z"]) and not bool(row["is_significant"]) and bool(row["is_settled"])
+
+
+def test_a_missing_hour_is_a_gap():
+    out = run(book_of(series("m", R_M, 100.0, cap=True), series("a", R_A, 10.0, cap=False, skip={25})), events())
+    row = out.loc[("a", "1h")]
+    assert row["missing_reason"] == GAP and bool(row["is_settled"])
+    assert np.isnan(row["asset_return"]) and np.isnan(row["abnormal_return"])
+    assert row["price_gap_minutes"] == pytest.approx(90.0)  # the stalest price found was 90 min old
+    # the market itself is unaffected by one asset's hole
+    assert out.loc[(MARKET, "1h")]["missing_reason"] is None
+
+
+def test_horizon_past_the_latest_prices_is_unsettled_then_settles():
+    cut = 26  # prices up to 25:00 only; the 1h horizon ends at 25:30
+    early = book_of(series("m", R_M[:cut - 1], 100.0, cap=True), series("a", R_A[:cut - 1], 10.0, cap=False))
+    first = run(early, events())
+    for asset in ("a", MARKET):
+        row = first.loc[(asset, "1h")]
+        assert row["missing_reason"] == NO_PRICES_YET and not bool(row["is_settled"])
+        assert np.isnan(row["asset_return"]) and not bool(row["is_significant"])
+    later = run(book_of(series("m", R_M, 100.0, cap=True), series("a", R_A, 10.0, cap=False)), events())
+    assert later.loc[("a", "1h")]["is_settled"] and later.loc[("a", "1h")]["missing_reason"] is None
+
+
+def test_untracked_asset_says_so():
+    out = run(book_of(series("m", R_M, 100.0, cap=True)), events(asset="pepe"), tracked=("m",))
+    assert set(out.loc[("pepe", slice(None)), "missing_reason"]) == {NOT_TRACKED}
+    assert out.loc[("pepe", slice(None)), "is_settled"].all()
+    # a tracked asset without a single price is a gap, not "untracked"
+    tracked = run(book_of(series("m", R_M, 100.0, cap=True)), events(asset="pepe"), tracked=("m", "pepe"))
+    assert tracked.loc[("pepe", "1h")]["missing_reason"] == GAP
+
+
+def test_a_story_with_three_copies_counts_once_at_its_earliest_copy():
+    articles = pd.DataFrame({
+        "article_id": ["copy2", "orig", "copy1", "other"],
+        "story_id": ["s", "s", "s", "t"],
+        # the stored flag is wrong on purpose (copies processed out of order)
+        "is_original": [True, False, False, True],
+        "published_at": pd.to_datetime(["2026-01-05T03:10Z", "2026-01-05T01:00Z", "2026-01-05T02:40Z",
+                                         "2026-01-05T05:00Z"], utc=True),
+        "title": ["T", "T", "T", "U"],
+    })
+    links = pd.DataFrame({"article_id": ["copy2", "orig", "copy1", "other"], "asset_id": ["a", "a", "a", "m"]})
+    originals = story_originals(articles)
+    assert sorted(originals["article_id"]) == ["orig", "other"]
+    evs = event_rows(originals, links, hour(0), hour(24))
+    assert evs[["article_id", "asset_id"]].values.tolist() == [
+        ["orig", "a"], ["orig", MARKET], ["other", "m"], ["other", MARKET]]
+    assert (evs.loc[evs["article_id"] == "orig", "published_at"] == pd.Timestamp("2026-01-05T01:00Z")).all()
+    # an original before the day belongs to that day's batch, its later copies to none
+    assert event_rows(originals, links, hour(2), hour(24))["article_id"].unique().tolist() == ["other"]
+
+
+def test_rows_cover_every_event_and_horizon_once_and_reruns_agree():
+    book = book_of(series("m", R_M, 100.0, cap=True), series("a", R_A, 10.0, cap=False))
+    first, second = run(book, events()), run(book, events())
+    assert len(first) == 2 * 2 and first.index.is_unique
+    pd.testing.assert_frame_equal(first, second)
+    empty = compute_moves(events().iloc[:0], book, Benchmark(book, "cap_weighted", ["m"]), PARAMS,
+                          tracked_assets=frozenset(), computed_at=NOW)
+    assert list(empty.columns) == OUTPUT_COLUMNS == list(first.reset_index()[OUTPUT_COLUMNS].columns)
+
+
+def test_a_price_stamped_at_the_publish_instant_is_not_the_price_before_the_news():
+    # published at 25:00 exactly: the 25:00 price already carries the hour's jump
+    book = book_of(series("m", R_M, 100.0, cap=True), series("a", R_A, 10.0, cap=False))
+    row = run(book, events(published=hour(25))).loc[("a", "1h")]
+    assert row["price_at_publish_usd"] == pytest.approx(10.0 * np.prod(1 + R_A[:24]))  # the 24:00 price
+    assert row["asset_return"] == pytest.approx((1 + R_A[24]) * (1 + R_A[25]) - 1)
+    assert row["abnormal_return"] == pytest.approx(0.03, abs=0.015) and row["is_significant"]
