@@ -15,9 +15,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-## Debian packages the full test suite starts itself: PostgreSQL + Redis (distributed topology), Chromium (UI test).
+## Debian packages the full test suite needs: Chromium and its driver (the UI test).
 system-deps:
-	./scripts/ci-system-deps.sh
 	./scripts/ci-browser-deps.sh
 
 ## The main job on the embedded default: replay world + Airflow on embedded Postgres, backfill, report.

@@ -4,6 +4,9 @@ Starting Airflow costs ~30 s on two cores, so the session shares it; each test
 owns its DAG and intervals, and fault switches are cleared after use.
 """
 
+import shutil
+import tempfile
+
 import pytest
 
 from newsmarkets.local.environment import EmbeddedEnvironment
@@ -13,14 +16,19 @@ DAYS = 3
 
 
 @pytest.fixture(scope="session")
-def env(tmp_path_factory):
+def env():
+    # Not under /tmp/pytest-of-<user>: any other pytest session starting on the
+    # machine resets that folder to 0700, and the embedded PostgreSQL (which
+    # runs as its own user) then loses its data directory mid-run.
+    base = tempfile.mkdtemp(prefix="newsmarkets-e2e-")
     environment = EmbeddedEnvironment(
-        tmp_path_factory.mktemp("e2e"), days=DAYS,
+        base, days=DAYS,
         extra_env={"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2"},
     )
     environment.start(progress=lambda m: None)
     yield environment
     environment.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""A real Airflow 3 on this machine: scheduler, DAG processor, API server, triggerer.
+"""A real Airflow 3 on this machine: scheduler, DAG processor, API server, triggerer
+(and, with the CeleryExecutor, Celery workers).
 
 Airflow 3 runs every task through the API server's Execution API, so all
 components must run together. We launch them as four separate processes rather
@@ -19,6 +20,14 @@ generated secrets and the ``admin`` password. Ports other than the UI's are
 picked free so two stacks (``make airflow`` and a test) can run side by side.
 Inherited ``AIRFLOW*`` variables are dropped so a caller's shell cannot
 reconfigure the stack by accident; pass overrides through ``env`` instead.
+
+The executor is a parameter: ``LocalExecutor`` (the embedded default) or
+``CeleryExecutor`` with a ``broker_url`` and named ``celery_workers``; each
+worker is one more component (``celery-<name>``, log ``logs/celery-<name>.log``)
+started with ``airflow celery worker -H <name>``. Workers on one machine share
+the logs folder, so they do not serve logs over HTTP (``--skip-serve-logs``);
+each records its own name as the task instances' ``hostname``, as separate
+machines would.
 """
 
 from __future__ import annotations
@@ -50,6 +59,10 @@ DEFAULT_PORT = 8080
 # scheduler waits for its LocalExecutor workers, which are quick to stop.
 STOP_GRACE_S = 20.0
 STOP_ORDER = (("scheduler", "triggerer"), ("dag-processor", "api-server"))
+EXECUTORS = ("LocalExecutor", "CeleryExecutor")
+WORKER_PREFIX = "celery-"
+# Celery prints this once the worker consumes from the broker.
+WORKER_READY_MARK = " ready."
 
 
 class AirflowStackError(RuntimeError):
@@ -137,7 +150,20 @@ class AirflowStack:
         with_triggerer: bool = True,
         startup_timeout_s: float = 180.0,
         pycache_dir: Path | None = None,
+        executor: str = "LocalExecutor",
+        broker_url: str | None = None,
+        celery_workers: Iterable[str] = (),
+        worker_concurrency: int = 2,
     ) -> None:
+        if executor not in EXECUTORS:
+            raise AirflowStackError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+        celery_workers = tuple(celery_workers)
+        if executor == "CeleryExecutor" and (not broker_url or not celery_workers):
+            raise AirflowStackError("the CeleryExecutor needs a broker_url and at least one name in celery_workers")
+        if executor != "CeleryExecutor" and celery_workers:
+            raise AirflowStackError(f"celery_workers given but the executor is {executor}")
+        if len(set(celery_workers)) != len(celery_workers) or not all(celery_workers):
+            raise AirflowStackError(f"celery_workers must be distinct non-empty names, got {celery_workers}")
         self.home = Path(home).expanduser().absolute()
         self.dags_folder = Path(dags_folder).expanduser().absolute()
         self.db_uri = db_uri
@@ -146,7 +172,12 @@ class AirflowStack:
         self.port = port if port is not None else free_port(host)
         self.host = host
         self.parallelism = parallelism
-        self.components = COMPONENTS if with_triggerer else tuple(c for c in COMPONENTS if c != "triggerer")
+        self.executor = executor
+        self.broker_url = broker_url
+        self.worker_concurrency = worker_concurrency
+        self.celery_workers = celery_workers
+        base = COMPONENTS if with_triggerer else tuple(c for c in COMPONENTS if c != "triggerer")
+        self.components = base + tuple(WORKER_PREFIX + name for name in celery_workers)
         self.startup_timeout_s = startup_timeout_s
         self.logs_dir = self.home / "logs"
         self.pycache_dir = Path(pycache_dir).absolute() if pycache_dir else self.home / ".pycache"
@@ -196,8 +227,10 @@ class AirflowStack:
             "AIRFLOW_HOME": str(self.home),
             "PATH": venv_bin + os.pathsep + inherited.get("PATH", ""),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+            # plugins/airflow_local_settings.py preloads task libraries into the forking processes
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(Path(self.dags_folder).parent / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": self.executor,
             "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
             "AIRFLOW__CORE__AUTH_MANAGER": (
@@ -226,7 +259,29 @@ class AirflowStack:
             "NO_COLOR": "1",
             "PYTHONUNBUFFERED": "1",
         }
+        if self.executor == "CeleryExecutor":
+            settings |= {
+                "AIRFLOW__CELERY__BROKER_URL": self.broker_url,
+                # Results next to the metadata, as docker-compose.yaml does.
+                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.dsn,
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
+            }
         return inherited | settings | self.extra_env
+
+    def _component_command(self, component: str) -> tuple[list[str], dict[str, str]]:
+        """The argv of one component and the environment overrides only it gets."""
+        if not component.startswith(WORKER_PREFIX):
+            return [sys.executable, "-m", "airflow", component], {}
+        name = component[len(WORKER_PREFIX):]
+        command = [
+            sys.executable, "-m", "airflow", "celery", "worker", "--celery-hostname", name,
+            "--concurrency", str(self.worker_concurrency), "--skip-serve-logs",
+            "--pid", str(self.home / f"{component}.pid"),
+        ]
+        return command, {
+            "NEWSMARKETS_WORKER_HOSTNAME": name,
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "newsmarkets.local.hostname.worker_hostname",
+        }
 
     # -- CLI and database ---------------------------------------------------
 
@@ -304,9 +359,10 @@ class AirflowStack:
                 log = open(self.logs_dir / f"{component}.log", "ab", buffering=0)
                 self._log_handles.append(log)
                 log.write(f"\n==== {datetime.now().isoformat(timespec='seconds')} starting {component} ====\n".encode())
+                command, own_env = self._component_command(component)
                 self._procs[component] = subprocess.Popen(
-                    [sys.executable, "-m", "airflow", component],
-                    env=env,
+                    command,
+                    env=env | own_env,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -328,7 +384,8 @@ class AirflowStack:
         task processes report their final state through the Execution API and
         would otherwise retry against a dead server until killed.
         """
-        for phase in STOP_ORDER:
+        workers = tuple(name for name in self._procs if name.startswith(WORKER_PREFIX))
+        for phase in ((*STOP_ORDER[0], *workers), *STOP_ORDER[1:]):
             pids = [proc.pid for name, proc in self._procs.items() if name in phase]
             self._terminate_groups(pids)
         for proc in self._procs.values():
@@ -342,6 +399,44 @@ class AirflowStack:
         self._log_handles.clear()
         self._token = None
         (self.home / PIDS_FILE).unlink(missing_ok=True)
+
+    def kill_component(self, component: str, sig: signal.Signals = signal.SIGKILL) -> list[int]:
+        """Send ``sig`` to a component and everything it forked (a crash, for fault tests); returns the PIDs.
+
+        The stack keeps running without it; :meth:`restart_component` brings it back.
+        """
+        proc = self._procs.get(component)
+        if proc is None:
+            raise AirflowStackError(f"no component {component!r} (running: {sorted(self._procs)})")
+        family = self._process_family(proc.pid)
+        self._signal_group(proc.pid, sig)
+        for member in family:
+            try:
+                member.send_signal(sig)
+            except psutil.NoSuchProcess:
+                pass
+        if sig == signal.SIGKILL:
+            psutil.wait_procs(family, timeout=10)
+            proc.wait(timeout=10)
+        return [member.pid for member in family]
+
+    def restart_component(self, component: str) -> None:
+        """Start a component that exited (or was killed) again, with the same command and environment."""
+        proc = self._procs.get(component)
+        if proc is None:
+            raise AirflowStackError(f"no component {component!r} (running: {sorted(self._procs)})")
+        if proc.poll() is None:
+            raise AirflowStackError(f"{component} is still running (pid {proc.pid}); kill it first")
+        log = open(self.logs_dir / f"{component}.log", "ab", buffering=0)
+        self._log_handles.append(log)
+        log.write(f"\n==== {datetime.now().isoformat(timespec='seconds')} starting {component} ====\n".encode())
+        command, own_env = self._component_command(component)
+        self._procs[component] = subprocess.Popen(
+            command, env=self.environ | own_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            cwd=self.home, start_new_session=True,
+        )
+        (self.home / PIDS_FILE).write_text(json.dumps({c: p.pid for c, p in self._procs.items()}))
+        self.wait_healthy(timeout_s=self.startup_timeout_s)
 
     @classmethod
     def _terminate_groups(cls, pgids: Iterable[int]) -> None:
@@ -456,12 +551,24 @@ class AirflowStack:
                 last = exc
             else:
                 statuses = {name: (report.get(name) or {}).get("status") for name in wanted}
-                if all(status == "healthy" for status in statuses.values()):
+                statuses |= {w: "ready" if self._worker_ready(w) else "starting" for w in self._worker_components()}
+                if all(status in ("healthy", "ready") for status in statuses.values()):
                     return
                 last = statuses
             time.sleep(1)
         tails = "\n".join(_tail(self.logs_dir / f"{c}.log", 15) for c in self.components)
         raise AirflowStackError(f"Airflow not healthy after {timeout_s:.0f}s: {last}\n{tails}")
+
+    def _worker_components(self) -> list[str]:
+        return [c for c in self.components if c.startswith(WORKER_PREFIX)]
+
+    def _worker_ready(self, component: str) -> bool:
+        """Whether the worker's log says it consumes, since its latest start (the log is appended to)."""
+        try:
+            text = (self.logs_dir / f"{component}.log").read_text(errors="replace")
+        except OSError:
+            return False
+        return WORKER_READY_MARK in text.rsplit(f" starting {component} ====", 1)[-1]
 
     def _expected_dag_files(self) -> set[str]:
         """DAG files the processor will parse, by Airflow's safe-mode rule ("airflow" and "dag" in the text)."""

@@ -53,6 +53,7 @@ def create_backfill(
     run_backwards: bool = False,
     conf: dict | None = None,
     unpause: bool = True,
+    via: str = "cli",
 ) -> int:
     """Create a backfill over ``[from_date, to_date]`` (both inclusive); returns its id.
 
@@ -63,7 +64,13 @@ def create_backfill(
     The scheduler never starts runs of a paused DAG, backfill runs included, so
     by default the DAG is unpaused first. Note that unpausing also lets the
     DAG's own schedule create its latest due run.
+
+    ``via="api"`` creates it with ``POST /api/v2/backfills`` (what the UI
+    does) instead of the CLI: the same backfill, without the ~10 s an
+    ``airflow`` process takes to start on a busy two-core machine.
     """
+    if via not in ("cli", "api"):
+        raise BackfillError(f"via must be 'cli' or 'api', got {via!r}")
     if reprocess not in REPROCESS_BEHAVIORS:
         raise BackfillError(f"reprocess must be one of {REPROCESS_BEHAVIORS}, got {reprocess!r}")
     if max_active_runs is not None and max_active_runs < 1:
@@ -85,6 +92,9 @@ def create_backfill(
     _wait_until_previous_backfill_closed(stack, dag_id)
     if unpause:
         stack.unpause(dag_id)
+    if via == "api":
+        return _create_via_api(stack, dag_id, from_date, to_date, reprocess=reprocess,
+                               max_active_runs=max_active_runs, run_backwards=run_backwards, conf=conf)
     done = stack.cli(*args, check=False)
     output = (done.stdout + "\n" + done.stderr).strip()
     created = stack.query(
@@ -107,6 +117,35 @@ def create_backfill(
         tail = "\n".join(output.splitlines()[-25:])
         raise BackfillError(f"`airflow backfill create` for {dag_id} failed (exit {done.returncode}):\n{tail}")
     return created[0][0]
+
+
+def _as_api_datetime(value: date | datetime | str, name: str) -> str:
+    text = _as_cli_date(value, name)
+    return f"{text}T00:00:00+00:00" if len(text) == 10 else text  # a bare date: midnight UTC, as the CLI reads it
+
+
+def _create_via_api(stack: AirflowStack, dag_id: str, from_date, to_date, *, reprocess: str,
+                    max_active_runs: int | None, run_backwards: bool, conf: dict | None) -> int:
+    body = {
+        "dag_id": dag_id,
+        "from_date": _as_api_datetime(from_date, "from_date"),
+        "to_date": _as_api_datetime(to_date, "to_date"),
+        "reprocess_behavior": reprocess,
+        "run_backwards": run_backwards,
+    }
+    if max_active_runs is not None:
+        body["max_active_runs"] = max_active_runs
+    if conf is not None:
+        body["dag_run_conf"] = conf
+    try:
+        return stack.api("POST", "/backfills", json_body=body)["id"]
+    except Exception as exc:  # AirflowStackError carries the HTTP status and Airflow's detail
+        if "No runs to create" in str(exc) or "no runs" in str(exc).lower():
+            raise BackfillError(
+                f"backfill of {dag_id} from {from_date} to {to_date} has no runs to create "
+                f"(every date already has a run and reprocess={reprocess!r})"
+            ) from exc
+        raise BackfillError(f"creating a backfill of {dag_id} through the REST API failed: {exc}") from exc
 
 
 def _wait_until_previous_backfill_closed(stack: AirflowStack, dag_id: str, timeout_s: float = 90.0) -> None:

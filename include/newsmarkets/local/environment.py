@@ -44,7 +44,7 @@ class EmbeddedEnvironment:
 
     def __init__(self, base_dir: str | os.PathLike, *, days: int | None = None, wall_clock: bool = False,
                  ui_port: int | None = None, base_config: str | os.PathLike | None = None,
-                 extra_env: dict[str, str] | None = None, parallelism: int = 4):
+                 extra_env: dict[str, str] | None = None, parallelism: int = 4, replay_port: int | None = None):
         self.base_dir = Path(base_dir).resolve()
         self.base_config: Config = load_config(base_config or BUNDLED_CONFIG)
         rc = self.base_config.replay
@@ -60,6 +60,9 @@ class EmbeddedEnvironment:
         self.ui_port = ui_port
         self.extra_env = dict(extra_env or {})
         self.parallelism = parallelism
+        # Article ids hash their URLs, which carry the replay server's port: two
+        # environments compared row for row must serve the world on one port.
+        self.replay_port = replay_port
         self.postgres = None
         self.replay = None
         self.airflow = None
@@ -68,6 +71,11 @@ class EmbeddedEnvironment:
     @property
     def warehouse(self) -> Path:
         return self.base_dir / "warehouse"
+
+    @property
+    def warehouse_root(self) -> str:
+        """What the config's ``warehouse`` says: a local path here, ``s3://…`` when distributed."""
+        return str(self.warehouse)
 
     @property
     def config_path(self) -> Path:
@@ -82,11 +90,16 @@ class EmbeddedEnvironment:
 
     def _write_config(self, replay_port: int) -> None:
         raw = rebase_replay_urls(yaml.safe_load(Path(self.base_config.source_path).read_text()), replay_port)
-        raw["warehouse"] = str(self.warehouse)
+        raw["warehouse"] = self.warehouse_root
+        raw.update(self._config_overrides())
         raw.setdefault("replay", {})
         raw["replay"].update(start=self.window.start.isoformat(), days=self.window.days, port=replay_port)
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+
+    def _config_overrides(self) -> dict:
+        """Top-level keys a subclass sets in the generated config (the distributed catalog path)."""
+        return {}
 
     def reset_orchestration_state(self) -> None:
         """Forget Airflow's metadata and logs (never the warehouse), for a from-scratch replay."""
@@ -96,18 +109,42 @@ class EmbeddedEnvironment:
             shutil.rmtree(self.base_dir / sub, ignore_errors=True)
 
     # Lifecycle -------------------------------------------------------------
+    # start() runs the same steps for every topology; a subclass (the
+    # distributed one) swaps the metadata database, adds services and sets
+    # the executor through the hooks below.
+    def _start_database(self, progress) -> str:
+        """Start the metadata database; returns its SQLAlchemy URI."""
+        from newsmarkets.local.postgres import EmbeddedPostgres
+
+        progress("• starting the metadata database (embedded PostgreSQL)…")
+        self.postgres = EmbeddedPostgres(self.base_dir / "postgres")
+        return self.postgres.start()
+
+    def _start_services(self, progress) -> None:
+        """Anything else the tasks need before Airflow starts (nothing for the embedded default)."""
+
+    def _task_env(self) -> dict[str, str]:
+        """Environment every Airflow component and task gets on top of the stack's own."""
+        return {}
+
+    def _stack_options(self) -> dict:
+        """Extra :class:`AirflowStack` arguments (executor, broker, workers)."""
+        return {}
+
+    def _airflow_description(self) -> str:
+        return "scheduler, DAG processor, API server, triggerer"
+
     def start(self, progress=print) -> "EmbeddedEnvironment":
         from newsmarkets.local.airflow_stack import AirflowStack
-        from newsmarkets.local.postgres import EmbeddedPostgres, free_port
+        from newsmarkets.local.postgres import free_port
         from newsmarkets.local.replay_process import ReplayProcess
 
         self.base_dir.mkdir(parents=True, exist_ok=True)
         try:
-            progress("• starting the metadata database (embedded PostgreSQL)…")
-            self.postgres = EmbeddedPostgres(self.base_dir / "postgres")
-            db_uri = self.postgres.start()
+            db_uri = self._start_database(progress)
+            self._start_services(progress)
 
-            replay_port = free_port()
+            replay_port = self.replay_port or free_port()
             self._write_config(replay_port)
             now = None if self.wall_clock else self.window.end_at.isoformat()
             progress(f"• starting the replay world on http://127.0.0.1:{replay_port} "
@@ -121,15 +158,16 @@ class EmbeddedEnvironment:
                 "NEWSMARKETS_CONFIG": str(self.config_path),
                 "NEWSMARKETS_RETRY_DELAY_S": os.environ.get("NEWSMARKETS_RETRY_DELAY_S", "5"),
                 "NEWSMARKETS_TASK_RETRIES": os.environ.get("NEWSMARKETS_TASK_RETRIES", "2"),
+                **self._task_env(),
                 **self.extra_env,
             }
             if not self.wall_clock:
                 # Nothing exists after the replay clock: keep schedules from starting runs there.
                 env["NEWSMARKETS_SCHEDULE_END"] = self.window.end_at.isoformat()
-            progress("• starting Airflow (scheduler, DAG processor, API server, triggerer)…")
+            progress(f"• starting Airflow ({self._airflow_description()})…")
             self.airflow = AirflowStack(
                 home=self.base_dir / "airflow", dags_folder=DAGS_FOLDER, db_uri=db_uri, env=env,
-                port=self.ui_port, parallelism=self.parallelism,
+                port=self.ui_port, parallelism=self.parallelism, **self._stack_options(),
             )
             self.airflow.start()
         except BaseException:
@@ -137,8 +175,12 @@ class EmbeddedEnvironment:
             raise
         return self
 
+    def _parts(self) -> list:
+        """What stop() stops, in order: Airflow first, the services it uses after."""
+        return [self.airflow, self.replay, self.postgres]
+
     def stop(self) -> None:
-        for part in (self.airflow, self.replay, self.postgres):
+        for part in self._parts():
             if part is None:
                 continue
             try:
