@@ -36,8 +36,13 @@ def warehouse(env):
     return Warehouse.from_config(env.config())
 
 
-def run_backfill(env, dag_id, start, end, expected, reprocess="none", max_active_runs=2, run_backwards=False):
-    """Create a backfill through Airflow and wait for it; returns {run_id: state}."""
+def run_backfill(env, dag_id, start, end, expected, reprocess="completed", max_active_runs=2, run_backwards=False):
+    """Create a backfill through Airflow and wait for it; returns {run_id: state}.
+
+    Tests share one Airflow, so another test may already have run some of these
+    dates: by default they are all run again ("completed"), so ``expected``
+    never depends on the order tests run in.
+    """
     from newsmarkets.local.backfill import DagRunFailed, create_backfill, run_states, wait_for_runs
 
     backfill_id = create_backfill(env.airflow, dag_id, start, end, max_active_runs=max_active_runs, reprocess=reprocess,

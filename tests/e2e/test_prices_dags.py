@@ -22,7 +22,7 @@ def _snapshot_slot(env) -> str:
     return (env.window.end_at - timedelta(minutes=5)).isoformat()
 
 
-def _run(env, dag_id, start, end, expected, reprocess="none"):
+def _run(env, dag_id, start, end, expected, reprocess="completed"):
     return run_backfill(env, dag_id, start, end, expected, reprocess=reprocess)
 
 
