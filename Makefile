@@ -15,9 +15,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-## Debian packages the full test suite needs: Chromium and its driver (the UI test).
+## Debian packages the full test suite needs: Chromium and its driver (the UI test);
+## PostgreSQL and Redis servers (the distributed-topology test starts its own).
 system-deps:
 	./scripts/ci-browser-deps.sh
+	./scripts/ci-system-deps.sh
 
 ## The main job on the embedded default: replay world + Airflow on embedded Postgres, backfill, report.
 demo: $(STAMP)

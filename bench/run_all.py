@@ -1,8 +1,9 @@
 """Run every benchmark and rewrite BENCHMARKS.md from the results.
 
-Results of commands too slow to rerun on every `make bench` (`make demo`,
-`make test`) are read from bench/results/commands.json, written by
-`python bench/time_commands.py`.
+Results too slow to rerun on every `make bench` are read from what their own
+commands wrote: bench/results/distributed.json (`python bench/bench_distributed.py`,
+about 8 minutes) and bench/results/commands.json (`make demo`, `make test`;
+`python bench/time_commands.py`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ def main() -> int:
         (RESULTS / f"{module.__name__}.json").write_text(json.dumps(result, indent=2))
         parts += ["", f"## {title}", "", module.markdown(result),
                   "", f"_Command: `python bench/{module.__name__}.py` ({time.perf_counter() - t0:.0f} s)._"]
+    distributed = RESULTS / "distributed.json"
+    if distributed.exists():
+        import bench_distributed
+
+        result = json.loads(distributed.read_text())
+        parts += ["", "## Distributed topology: one vs. two Celery workers, per-task overhead", "",
+                  bench_distributed.markdown(result), "",
+                  f"_Command: `python bench/bench_distributed.py` (measured {result['measured_at']}; "
+                  "not rerun by `make bench`)._"]
     commands = RESULTS / "commands.json"
     if commands.exists():
         import time_commands

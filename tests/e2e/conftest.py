@@ -4,6 +4,7 @@ Starting Airflow costs ~30 s on two cores, so the session shares it; each test
 owns its DAG and intervals, and fault switches are cleared after use.
 """
 
+import secrets
 import shutil
 import tempfile
 
@@ -13,6 +14,9 @@ from newsmarkets.local.environment import EmbeddedEnvironment
 from newsmarkets.warehouse.writer import Warehouse
 
 DAYS = 3
+# The replay config reads CoinGecko's key from this variable, as production does;
+# test_secrets.py checks it is used and never written anywhere Airflow keeps things.
+API_KEY = f"nm-test-key-{secrets.token_hex(12)}"
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +27,7 @@ def env():
     base = tempfile.mkdtemp(prefix="newsmarkets-e2e-")
     environment = EmbeddedEnvironment(
         base, days=DAYS,
-        extra_env={"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2"},
+        extra_env={"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2", "COINGECKO_API_KEY": API_KEY},
     )
     environment.start(progress=lambda m: None)
     yield environment

@@ -20,7 +20,6 @@ import atexit
 import importlib.util
 import os
 import pwd
-import signal
 import socket
 import stat
 import subprocess
@@ -28,6 +27,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from newsmarkets.local.processes import stop_postmaster
 
 SERVER_USER_AS_ROOT = "embedded_postgres"
 DB_USER = "postgres"
@@ -195,20 +196,7 @@ class EmbeddedPostgres:
         proc = _server_process(self.data_dir)
         if proc is None:
             return
-        try:
-            family = [proc, *proc.children(recursive=True)]
-            # SIGINT is PostgreSQL's "fast" shutdown: roll back open sessions (an
-            # Airflow that died mid-query) instead of waiting for them to end.
-            proc.send_signal(signal.SIGINT)
-        except psutil.NoSuchProcess:
-            return
-        _gone, alive = psutil.wait_procs(family, timeout=timeout_s)
-        for straggler in alive:
-            try:
-                straggler.kill()
-            except psutil.NoSuchProcess:
-                pass
-        _gone, alive = psutil.wait_procs(alive, timeout=5)
+        alive = stop_postmaster(proc, timeout_s)
         if alive:
             raise PostgresError(f"PostgreSQL processes {[p.pid for p in alive]} survived SIGKILL")
         self._started_here = False

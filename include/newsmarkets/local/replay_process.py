@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
+
+from newsmarkets.local.processes import stop_group, wait_until_ready
 
 
 class ReplayProcessError(RuntimeError):
@@ -49,18 +49,10 @@ class ReplayProcess:
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         log.close()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ReplayProcessError(f"replay server exited with {self.proc.returncode}:\n{self._tail()}")
-            try:
-                if requests.get(f"{self.base_url}/ping", timeout=2).ok:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise ReplayProcessError(f"replay server not answering on port {self.port} after {timeout_s:.0f}s:\n{self._tail()}")
+        wait_until_ready(self.proc, lambda: requests.get(f"{self.base_url}/ping", timeout=2).ok,
+                         timeout_s=timeout_s, what=f"replay server on port {self.port}", log_path=self.log_path,
+                         error=ReplayProcessError)
+        return self
 
     def set_faults(self, **faults) -> None:
         """Switch faults on in the running server (see newsmarkets.replay.server)."""
@@ -70,24 +62,14 @@ class ReplayProcess:
     def clear_faults(self) -> None:
         requests.delete(f"{self.control_url}/faults", timeout=5).raise_for_status()
 
-    def _tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+    def request_log(self) -> list[dict]:
+        """Every request the server answered so far: path, query, status and the API key header's name."""
+        resp = requests.get(f"{self.control_url}/requests", timeout=10)
+        resp.raise_for_status()
+        return resp.json()["requests"]
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(timeout=10)
+        stop_group(self.proc)
 
     def __enter__(self) -> "ReplayProcess":
         return self.start()
