@@ -32,21 +32,30 @@ SECTIONS = [
 ]
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """``--render``: rewrite BENCHMARKS.md from bench/results/ without rerunning anything."""
+    render_only = "--render" in argv
     RESULTS.mkdir(exist_ok=True)
+    how = ("Rendered by `python bench/run_all.py --render` from bench/results/ (each section's numbers are from "
+           "its last run)" if render_only else "Written by `make bench` (bench/run_all.py)")
     parts = [
         "# Benchmarks",
         "",
         f"Machine: {platform.machine()}, 2 cores, Python {platform.python_version()}. "
-        f"Written by `make bench` (bench/run_all.py) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+        f"{how} on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
     ]
     for title, module in SECTIONS:
-        print(f"• {title}…", flush=True)
-        t0 = time.perf_counter()
-        result = module.run()
-        (RESULTS / f"{module.__name__}.json").write_text(json.dumps(result, indent=2))
+        saved = RESULTS / f"{module.__name__}.json"
+        if render_only:
+            result, took = json.loads(saved.read_text()), "results as last written"
+        else:
+            print(f"• {title}…", flush=True)
+            t0 = time.perf_counter()
+            result = module.run()
+            saved.write_text(json.dumps(result, indent=2))
+            took = f"{time.perf_counter() - t0:.0f} s"
         parts += ["", f"## {title}", "", module.markdown(result),
-                  "", f"_Command: `python bench/{module.__name__}.py` ({time.perf_counter() - t0:.0f} s)._"]
+                  "", f"_Command: `python bench/{module.__name__}.py` ({took})._"]
     distributed = RESULTS / "distributed.json"
     if distributed.exists():
         import bench_distributed
@@ -67,4 +76,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

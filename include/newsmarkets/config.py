@@ -80,7 +80,7 @@ class LinkingConfig:
     """How news is linked to market moves (see :mod:`newsmarkets.moves`)."""
 
     horizons: tuple[str, ...] = ("15m", "1h", "4h", "24h")
-    benchmark: str = "cap_weighted"  # cap_weighted (tracked assets) | bitcoin
+    benchmark: str = "cap_weighted"  # cap_weighted | equal_weighted (tracked assets) | bitcoin
     estimation_window_days: int = 7  # pre-event window for beta and residual volatility
     estimation_step_minutes: int = 60  # return step of that window: hourly is what backfills guarantee
     min_estimation_points: int = 48  # fewer returns: market-adjusted model (beta 1)
@@ -426,8 +426,9 @@ def _parse_linking(raw: Any) -> LinkingConfig:
         horizons = [seen[m] for m in sorted(seen)]
         kwargs["horizons"] = tuple(horizons)
     if "benchmark" in raw:
-        if raw["benchmark"] not in ("cap_weighted", "bitcoin"):
-            raise ConfigError(f"{where}.benchmark: expected cap_weighted or bitcoin, got {raw['benchmark']!r}")
+        if raw["benchmark"] not in ("cap_weighted", "equal_weighted", "bitcoin"):
+            raise ConfigError(f"{where}.benchmark: expected cap_weighted, equal_weighted or bitcoin, "
+                              f"got {raw['benchmark']!r}")
         kwargs["benchmark"] = raw["benchmark"]
     for key in ("estimation_window_days", "estimation_step_minutes", "move_lookback_minutes"):
         if key in raw:

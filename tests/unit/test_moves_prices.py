@@ -138,4 +138,30 @@ def test_bitcoin_benchmark_is_bitcoins_price():
     assert spans.ret[0] == pytest.approx(0.03)
     assert (spans.start_value[0], spans.end_value[0]) == (100.0, pytest.approx(103.0))
     with pytest.raises(BenchmarkError, match="expected one of"):
-        Benchmark(book, "equal_weighted", ["eth"])
+        Benchmark(book, "equal", ["eth"])
+
+
+def test_equal_weighted_benchmark_by_hand():
+    book = PriceBook(frame({
+        "big": [(0, 10.0, 300.0), (60, 11.0, 330.0)],  # +10 %
+        "small": [(0, 5.0, 100.0), (60, 4.0, 80.0)],  # -20 %
+        "nocap": [(0, 1.0, None), (60, 2.0, None)],  # +100 %: needs no market cap to count here
+        "gone": [(0, 3.0, 3.0)],  # no price at the end: left out of the span
+    }))
+    spans = Benchmark(book, "equal_weighted", ["big", "small", "nocap", "gone"]).spans(
+        to_us([at(0)]), to_us([at(60)]), 5 * US_PER_MINUTE)
+    assert spans.ret[0] == pytest.approx((0.10 - 0.20 + 1.00) / 3)
+    # $1 in each usable constituent at the start
+    assert (spans.start_value[0], spans.end_value[0]) == (3.0, pytest.approx(1.1 + 0.8 + 2.0))
+
+
+def test_config_and_quality_suite_accept_exactly_the_benchmark_kinds():
+    from newsmarkets.config import parse_config
+    from newsmarkets.moves.benchmark import KINDS
+    from newsmarkets.quality.suites import BENCHMARKS
+
+    assert tuple(BENCHMARKS) == KINDS
+    base = {"warehouse": "/tmp/x", "prices": {"provider": "coingecko", "base_url": "http://127.0.0.1:1/api/v3",
+                                               "assets": ["bitcoin"]}}
+    for kind in KINDS:
+        assert parse_config({**base, "linking": {"benchmark": kind}}).linking.benchmark == kind

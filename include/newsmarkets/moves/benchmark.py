@@ -7,6 +7,11 @@ combined cap in USD. A constituent without a usable price at either end
 (or without a market cap) is left out of that span and the weights are
 renormalised over the rest; with none left the span says why, like a price.
 
+``equal_weighted``: one dollar in each usable constituent at the start of
+each span; its level is that portfolio's value in USD. One large asset does
+not dominate it, so betas of the small ones are not biased towards zero
+when the largest moves alone (bitcoin holds most of a cap-weighted index).
+
 ``bitcoin``: bitcoin's own return; its level is bitcoin's price.
 """
 
@@ -18,7 +23,7 @@ import numpy as np
 
 from newsmarkets.moves.prices import STATUS_GAP, STATUS_OK, PriceBook
 
-KINDS = ("cap_weighted", "bitcoin")
+KINDS = ("cap_weighted", "equal_weighted", "bitcoin")
 
 
 class BenchmarkError(ValueError):
@@ -46,7 +51,7 @@ class Benchmark:
             raise BenchmarkError(f"benchmark {kind!r}: expected one of {', '.join(KINDS)}")
         members = ["bitcoin"] if kind == "bitcoin" else sorted(set(constituents))
         if not members:
-            raise BenchmarkError("a cap-weighted benchmark needs at least one tracked asset")
+            raise BenchmarkError(f"a {kind} benchmark needs at least one tracked asset")
         self.kind = kind
         self.book = book
         self.constituents = members
@@ -67,7 +72,7 @@ class Benchmark:
         limit = np.repeat(stale_limit, c)
         at_start = self.book.asof(codes, np.repeat(start_us, c), limit)
         at_end = self.book.asof(codes, np.repeat(end_us, c), limit)
-        basis = at_start.cap if self.kind == "cap_weighted" else at_start.price
+        basis = {"cap_weighted": at_start.cap, "equal_weighted": np.ones(len(codes)), "bitcoin": at_start.price}[self.kind]
         usable = at_start.ok & at_end.ok & np.isfinite(basis) & (basis > 0)
         basis = np.where(usable, basis, 0.0).reshape(n, c)
         growth = np.where(usable, at_end.price / np.where(usable, at_start.price, 1.0), 0.0).reshape(n, c)

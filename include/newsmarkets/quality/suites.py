@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from newsmarkets.intervals import Interval
+from newsmarkets.moves.benchmark import KINDS as BENCHMARKS
 from newsmarkets.quality.results import SEVERITIES, expectation_label
 from newsmarkets.warehouse.schemas import ARTICLE_ASSETS, ARTICLES, FETCH_LOG, PRICE_GAPS, PRICE_SNAPSHOTS, TableSpec
 from newsmarkets.warehouse.schemas import MARKET_MOVES, NEWS_MARKET_MOVES
@@ -221,7 +222,6 @@ MISSING_REASONS = (
     "no prices yet", "gap", "granularity too coarse for horizon", "asset not tracked", "estimation window too thin",
 )
 MOVE_MODELS = ("market_model", "market_adjusted", "mean_adjusted", "zero_mean")
-BENCHMARKS = ("cap_weighted", "bitcoin")
 # |z| beyond this is a broken sigma (a near-constant window), not a market move.
 MAX_ABS_Z = 1e6
 
