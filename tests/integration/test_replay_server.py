@@ -313,6 +313,21 @@ def test_path_prefix_restricts_a_fault(server, http):
     assert markets(http, server).status_code == 200
 
 
+def test_news_pages_take_only_faults_aimed_at_them(server, http):
+    feed = f"http://127.0.0.1:{server.port}/outlets/coinwire/feed.xml"
+    server.set_faults(Fault("server_error", status=502))  # no prefix: the API's fault
+    assert http.get(feed, timeout=5).status_code == 200
+    assert http.get(server.base_url + "/ping", timeout=5).status_code == 502
+    server.set_faults({"kind": "rate_limit", "count": 1, "path_prefix": "/outlets/coinwire/"})
+    assert http.get(server.base_url + "/ping", timeout=5).status_code == 200
+    answer = http.get(feed, timeout=5)
+    assert answer.status_code == 429 and answer.headers["Retry-After"]
+    assert http.get(feed, timeout=5).status_code == 200
+    # a 200 page with broken bytes is still a page: only status and slow faults make sense there
+    with pytest.raises(FaultError, match="news page"):
+        Fault("malformed", path_prefix="/outlets/coinwire/")
+
+
 def test_faults_queue_in_order(server, http):
     server.set_faults({"kind": "rate_limit", "count": 2}, {"kind": "server_error", "status": 502})
     assert [http.get(server.base_url + "/ping", timeout=5).status_code for _ in range(4)] == [429, 429, 502, 200]

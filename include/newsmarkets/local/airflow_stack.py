@@ -420,8 +420,16 @@ class AirflowStack:
             proc.wait(timeout=10)
         return [member.pid for member in family]
 
-    def restart_component(self, component: str) -> None:
-        """Start a component that exited (or was killed) again, with the same command and environment."""
+    def exited_components(self) -> dict[str, int]:
+        """``{component: exit code}`` of the components whose process has exited (crashed or killed)."""
+        return {name: proc.returncode for name, proc in self._procs.items() if proc.poll() is not None}
+
+    def restart_component(self, component: str, *, wait: bool = True) -> None:
+        """Start a component that exited (or was killed) again, with the same command and environment.
+
+        ``wait=False`` returns once it is launched (several components are
+        restarted at once, then :meth:`wait_healthy` is called once).
+        """
         proc = self._procs.get(component)
         if proc is None:
             raise AirflowStackError(f"no component {component!r} (running: {sorted(self._procs)})")
@@ -436,7 +444,8 @@ class AirflowStack:
             cwd=self.home, start_new_session=True,
         )
         (self.home / PIDS_FILE).write_text(json.dumps({c: p.pid for c, p in self._procs.items()}))
-        self.wait_healthy(timeout_s=self.startup_timeout_s)
+        if wait:
+            self.wait_healthy(timeout_s=self.startup_timeout_s)
 
     @classmethod
     def _terminate_groups(cls, pgids: Iterable[int]) -> None:

@@ -59,6 +59,12 @@ class ReplayProcess:
         resp = requests.post(f"{self.control_url}/faults", json=faults, timeout=5)
         resp.raise_for_status()
 
+    def faults(self) -> list[dict]:
+        """The faults still queued (each leaves the queue once it has hit its ``count`` requests)."""
+        resp = requests.get(f"{self.control_url}/faults", timeout=5)
+        resp.raise_for_status()
+        return resp.json()["faults"]
+
     def clear_faults(self) -> None:
         requests.delete(f"{self.control_url}/faults", timeout=5).raise_for_status()
 

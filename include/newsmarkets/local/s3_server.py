@@ -16,7 +16,9 @@ behind a fault switch (``/_faults``), for the fault tests:
   "count": 1, "seconds": 60}}``: the next matching request stalls before moto
   reads its body — a writer caught in the middle of an upload;
 * ``DELETE`` clears everything and releases held requests; ``GET`` reports
-  ``failed``, ``held_now`` (requests stalled right now) and ``held_total``.
+  ``failed``, ``held_now`` (requests stalled right now), ``held_total`` and
+  ``held_paths`` (the distinct paths stalled right now: a client that timed
+  out and asked again is still one writer).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class FaultSwitch:
         self.remaining, self.status, self.failed = 0, 503, 0
         self.hold: dict | None = None
         self.held_now = self.held_total = 0
+        self.held_paths: dict[str, int] = {}
         self.release = threading.Event()
 
     def _should_hold(self, environ) -> float:
@@ -66,6 +69,8 @@ class FaultSwitch:
         rule["count"] = rule.get("count", 1) - 1
         self.held_now += 1
         self.held_total += 1
+        path = environ.get("PATH_INFO", "")
+        self.held_paths[path] = self.held_paths.get(path, 0) + 1
         return float(rule.get("seconds", 60))
 
     def __call__(self, environ, start_response):
@@ -81,6 +86,10 @@ class FaultSwitch:
             self.release.wait(hold_s)
             with self.lock:
                 self.held_now -= 1
+                path = environ.get("PATH_INFO", "")
+                self.held_paths[path] -= 1
+                if not self.held_paths[path]:
+                    del self.held_paths[path]
         if not fail:
             return self.app(environ, start_response)
         body = (b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>SlowDown</Code>"
@@ -103,7 +112,8 @@ class FaultSwitch:
                 self.remaining, self.hold = 0, None
                 self.release.set()
             body = json.dumps({"remaining": self.remaining, "status": self.status, "failed": self.failed,
-                               "held_now": self.held_now, "held_total": self.held_total}).encode()
+                               "held_now": self.held_now, "held_total": self.held_total,
+                               "held_paths": sorted(self.held_paths)}).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 

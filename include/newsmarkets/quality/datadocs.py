@@ -29,10 +29,9 @@ import fcntl
 import html
 import inspect
 import logging
-import os
 import re
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 

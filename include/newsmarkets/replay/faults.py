@@ -7,6 +7,11 @@ request consumes at most the first matching one, so a test can script a
 sequence such as "two 429s, then one 503, then normal" and know exactly what
 every request will see. Parsing and damaging are pure; the queue is the only
 state and is thread-safe because the server answers on many threads.
+
+The news sites take faults too, but only those aimed at them: a
+``path_prefix`` under ``/outlets/`` (e.g. ``/outlets/coinwire/``), of a kind
+a web page can suffer (status faults and ``slow``; a garbled HTML page is
+still a page). Faults without a prefix stay the API's, as before.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ STATUS_FAULTS = ("rate_limit", "server_error")  # replace the answer with an err
 BODY_FAULTS = ("malformed", "truncated")  # 200, but the bytes are not usable JSON
 DATA_FAULTS = ("null_prices", "negative_prices")  # 200 and valid JSON, wrong values
 FAULT_KINDS = STATUS_FAULTS + ("slow",) + BODY_FAULTS + DATA_FAULTS
+NEWS_PREFIX = "/outlets/"  # the news sites' pages (newsmarkets.replay.news_site.PREFIX)
+NEWS_FAULT_KINDS = STATUS_FAULTS + ("slow",)
 SERVER_ERROR_STATUSES = (500, 502, 503)
 
 
@@ -64,8 +71,11 @@ class Fault:
         if self.path_prefix is not None:
             if not isinstance(self.path_prefix, str) or not self.path_prefix.startswith("/"):
                 raise FaultError(f"{self.kind}.path_prefix: expected a path starting with '/', got {self.path_prefix!r}")
-            if not self.path_prefix.startswith(API_PREFIX):
+            if not self.path_prefix.startswith((API_PREFIX, NEWS_PREFIX)):
                 object.__setattr__(self, "path_prefix", API_PREFIX + self.path_prefix.rstrip("/"))
+            if self.targets_news and self.kind not in NEWS_FAULT_KINDS:
+                raise FaultError(f"{self.kind}.path_prefix: {self.path_prefix!r} is a news page, which takes only "
+                                 f"{', '.join(NEWS_FAULT_KINDS)} faults")
         ids = self.asset_ids
         if isinstance(ids, str):
             ids = (ids,)
@@ -112,7 +122,13 @@ class Fault:
         out["asset_ids"] = list(self.asset_ids)
         return out
 
+    @property
+    def targets_news(self) -> bool:
+        return self.path_prefix is not None and self.path_prefix.startswith(NEWS_PREFIX)
+
     def matches(self, path: str, response_asset_ids: Iterable[str] | None) -> bool:
+        if path.startswith(NEWS_PREFIX) and not self.targets_news:
+            return False  # news pages only take faults aimed at them
         if self.path_prefix is not None and not path.startswith(self.path_prefix):
             return False
         if self.kind in DATA_FAULTS:

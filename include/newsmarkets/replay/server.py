@@ -226,12 +226,8 @@ class ReplayServer:
         headers = {"Content-Type": "application/json; charset=utf-8", **result.headers}
         body_doc = result.body
         if fault is not None:
-            if fault.kind == "rate_limit":
-                return 429, {**headers, "Retry-After": str(fault.retry_after_s)}, _dumps(fault_mod.RATE_LIMIT_BODY)
-            if fault.kind == "server_error":
-                body, ctype = fault_mod.server_error_body(fault.status)
-                extra = {"Retry-After": str(fault.retry_after_s)} if fault.status == 503 else {}
-                return fault.status, {"Content-Type": ctype, **extra}, body
+            if fault.kind in fault_mod.STATUS_FAULTS:
+                return _status_fault_answer(fault, headers)
             if fault.kind == "slow":
                 self._stopping.wait(fault.delay_s)
             elif fault.kind in fault_mod.DATA_FAULTS:
@@ -247,6 +243,15 @@ class ReplayServer:
         elif fault is not None and fault.kind == "truncated":
             body = fault_mod.truncated_bytes(body)
         return result.status, headers, body
+
+    def handle_news(self, path: str, request_headers: dict[str, str], root_url: str) -> tuple[int, dict[str, str], bytes]:
+        """(status, headers, body) for one news-site GET, faults aimed at news pages applied."""
+        fault = self._faults.take(path, None)
+        if fault is not None and fault.kind in fault_mod.STATUS_FAULTS:
+            return _status_fault_answer(fault, {"Content-Type": "application/json; charset=utf-8"})
+        if fault is not None and fault.kind == "slow":
+            self._stopping.wait(fault.delay_s)
+        return self.news_site.handle(path, request_headers, self.now, root_url)
 
     def handle_control(self, method: str, path: str, payload: Any) -> tuple[int, Any]:
         sub = path[len(CONTROL_PREFIX) :].rstrip("/")
@@ -286,6 +291,14 @@ class ReplayServer:
         if sub == "/news_truth" and method == "GET":
             return 200, self.news_site.truth()
         return 404, {"error": f"unknown control endpoint {method} {path}"}
+
+
+def _status_fault_answer(fault: Fault, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    if fault.kind == "rate_limit":
+        return 429, {**headers, "Retry-After": str(fault.retry_after_s)}, _dumps(fault_mod.RATE_LIMIT_BODY)
+    body, ctype = fault_mod.server_error_body(fault.status)
+    extra = {"Retry-After": str(fault.retry_after_s)} if fault.status == 503 else {}
+    return fault.status, {"Content-Type": ctype, **extra}, body
 
 
 def _dumps(doc: Any) -> bytes:
@@ -345,7 +358,7 @@ def _make_handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             root = f"http://{self.headers.get('Host') or f'{server.host}:{server.port}'}"
             headers = {k.lower(): v for k, v in self.headers.items()}
             try:
-                status, out_headers, body = server.news_site.handle(path, headers, server.now, root)
+                status, out_headers, body = server.handle_news(path, headers, root)
             except Exception as exc:  # a bug here must surface as a 500, not a hung client
                 status, out_headers, body = 500, {"Content-Type": "text/plain"}, f"replay news bug: {exc!r}".encode()
             server._record(path, {}, status, None)

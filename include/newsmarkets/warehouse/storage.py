@@ -116,7 +116,16 @@ class Storage:
     def is_under(self, path_or_url: str, *parts: str) -> bool:
         return self.to_path(path_or_url).startswith(self.path(*parts) + "/")
 
+    def _forget_listings(self) -> None:
+        # fsspec keeps one object-store filesystem per process with its listings
+        # cached; other processes (other tasks, workers) write here, so a listing
+        # must be asked for afresh or a long-lived reader sees old files (and
+        # s3fs raises FileExpired on one rewritten since).
+        if not self.is_local:
+            self.fs.invalidate_cache()
+
     def glob(self, pattern: str) -> list[str]:
+        self._forget_listings()
         return sorted(self.fs.glob(pattern))
 
     def remove(self, path: str) -> None:
@@ -126,6 +135,7 @@ class Storage:
 
     def find(self, path: str) -> dict[str, dict]:
         """Every file under ``path`` (recursively) with fsspec's details; empty if there is none."""
+        self._forget_listings()
         try:
             return self.fs.find(path, detail=True)
         except FileNotFoundError:

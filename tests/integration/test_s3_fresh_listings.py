@@ -1,0 +1,71 @@
+"""A long-lived reader of an s3:// warehouse sees what other processes wrote since it last looked.
+
+fsspec keeps one S3 filesystem per process and caches its listings; a task
+or notebook that read a table, then read it again after another worker
+rewrote a partition, saw the old file list (and s3fs raised ``FileExpired``
+on the rewritten file). Real S3 endpoint (moto's server) on 127.0.0.1, the
+other writer a separate process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+from newsmarkets.local.s3_server import S3Server
+from newsmarkets.warehouse.storage import storage_options_from_env
+from newsmarkets.warehouse.writer import Warehouse
+
+pytestmark = pytest.mark.slow  # ~20 s: an S3 server and two writer processes
+
+ROOT = "s3://newsmarkets/warehouse"
+DAY = "2026-01-06"
+
+WRITE = textwrap.dedent('''
+    import sys
+    import pandas as pd
+    from newsmarkets.intervals import Interval
+    from newsmarkets.warehouse.storage import storage_options_from_env
+    from newsmarkets.warehouse.writer import Warehouse
+
+    wh = Warehouse(sys.argv[1], storage_options_from_env(sys.argv[1]))
+    n = int(sys.argv[2])
+    observed = pd.to_datetime(["%s"] * n, utc=True) + pd.to_timedelta(range(n), unit="h")
+    frame = pd.DataFrame({
+        "asset_id": ["bitcoin"] * n, "symbol": ["btc"] * n, "name": ["Bitcoin"] * n,
+        "price_usd": [100.0 + i for i in range(n)], "market_cap_usd": [1e12] * n, "volume_24h_usd": [5e9] * n,
+        "change_24h_pct": [0.5] * n, "observed_at": observed, "snapshot_at": observed,
+        "source": ["market_chart"] * n, "ingested_at": pd.to_datetime(["2026-01-07T00:00:00Z"] * n, utc=True),
+    })
+    wh.write("price_snapshots", frame, Interval.for_day("%s"))
+''' % (DAY, DAY))
+
+
+@pytest.fixture
+def s3(tmp_path):
+    with S3Server(tmp_path / "s3", "newsmarkets") as server:
+        yield server
+
+
+def _write_elsewhere(s3, rows: int) -> None:
+    done = subprocess.run([sys.executable, "-c", WRITE, ROOT, str(rows)], env={**os.environ, **s3.client_env},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_reader_sees_partitions_and_rewrites_by_other_processes(s3):
+    table = "price_snapshots"
+    reader = Warehouse(ROOT, storage_options_from_env(ROOT, s3.client_env))
+    assert reader.files(table) == []
+    _write_elsewhere(s3, 3)
+    assert len(reader.files(table)) == 1  # a new file appears
+    first = reader.read(table)
+    _write_elsewhere(s3, 5)  # the rerun rewrites the same object
+    again = reader.read(table)
+    assert len(first) == 3 and len(again) == 5
+    assert isinstance(again, pd.DataFrame)
