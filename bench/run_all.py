@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_dag_parse  # noqa: E402
+import bench_discovery  # noqa: E402
 import bench_extraction  # noqa: E402
 import bench_linking  # noqa: E402
 import bench_snapshot_batch  # noqa: E402
@@ -27,6 +28,7 @@ RESULTS = HERE / "results"
 SECTIONS = [
     ("Snapshot batch: 250 assets, HTTP response to committed Parquet", bench_snapshot_batch),
     ("DAG file parse time", bench_dag_parse),
+    ("Feed parsing: feedparser on well-formed and malformed feeds", bench_discovery),
     ("Article extraction against bare trafilatura", bench_extraction),
     ("Linking a day of news: warehouse of 11 days vs one year; as-of join vs merge_asof", bench_linking),
 ]

@@ -1,19 +1,30 @@
 """Find article URLs in RSS/Atom feeds and (news) sitemaps: bytes in, records out.
 
-Feeds and sitemaps come from servers we do not control, so the XML parser is
-hardened: no DTD loading, no entity expansion, no network (XXE and
-billion-laughs safe), and gzip input is inflated with a size cap.
+Feeds and sitemaps come from servers we do not control. Both are size-capped
+and gzip input is inflated with a cap. Feeds are read by ``feedparser``, which
+keeps the good items of a feed that is not well-formed (real feeds often are);
+it gets only bytes, never a URL, so robots, rate limits and the address guard
+of our fetcher still hold, and it loads no DTD or external entity. Sitemaps
+are read by a hardened lxml parser: no DTD loading, no entity expansion, no
+network (XXE and billion-laughs safe): the sitemap libraries (trafilatura's,
+ultimate-sitemap-parser) fetch for themselves, which would bypass the fetcher.
 """
 
 from __future__ import annotations
 
+import html.entities
+import io
+import logging
+import re
 import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Iterable
 from urllib.parse import urljoin, urlsplit
 
+import feedparser
 from lxml import etree
+from w3lib.html import remove_tags
 
 from newsmarkets.intervals import Interval
 from newsmarkets.news.dates import parse_timestamp, zone
@@ -22,6 +33,7 @@ from newsmarkets.news.urls import registrable_domain
 # sitemaps.org caps an uncompressed sitemap at 50 MB; anything bigger is hostile or broken
 MAX_XML_BYTES = 50 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
+LOGGER = logging.getLogger("newsmarkets.news.discover")
 
 
 class DiscoveryError(ValueError):
@@ -83,7 +95,8 @@ def _gunzip(data: bytes, url: str) -> bytes:
     return out
 
 
-def _parse_xml(data: bytes, url: str) -> etree._Element:
+def _checked_bytes(data: bytes, url: str) -> bytes:
+    """The document's bytes, inflated if gzipped, within the size cap and not empty."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     if not isinstance(data, (bytes, bytearray)):
@@ -93,9 +106,14 @@ def _parse_xml(data: bytes, url: str) -> etree._Element:
     if len(data) > MAX_XML_BYTES:
         raise DiscoveryError(url, f"document is larger than {MAX_XML_BYTES} bytes")
     # a BOM or blank lines before <?xml ...?> make lxml refuse otherwise fine files
-    data = data.lstrip(b"\xef\xbb\xbf").lstrip()
+    data = bytes(data).lstrip(b"\xef\xbb\xbf").lstrip()
     if not data:
         raise DiscoveryError(url, "document is empty")
+    return data
+
+
+def _parse_xml(data: bytes, url: str) -> etree._Element:
+    data = _checked_bytes(data, url)
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
@@ -138,79 +156,124 @@ def _default_source(listing_url: str, source: str | None) -> str:
     return source or registrable_domain(listing_url) or urlsplit(listing_url).netloc or listing_url
 
 
-def parse_feed(
-    xml: bytes, *, feed_url: str, source: str | None = None, source_timezone: str = "UTC"
-) -> list[DiscoveredUrl]:
-    """Entries of an RSS 2.0 / RSS 1.0 (RDF) / Atom feed, in feed order.
+# Real feeds break XML in a few common ways (HTML entities, bare '&', control
+# characters); fixing those bytes first lets the strict parser keep every item
+# instead of feedparser's loose fallback, which turns "S&P 500" into "S&P; 500".
+_CDATA = re.compile(rb"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
+_AMPERSAND = re.compile(rb"&(?:(#[0-9]+|#[xX][0-9a-fA-F]+)|([A-Za-z][A-Za-z0-9]{0,31}))?(;)?")
+_XML_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
+_ROOT_TAG = re.compile(rb"<([A-Za-z][\w:.-]*)")
 
-    ``published_at`` comes from ``pubDate`` / ``published`` / ``dc:date`` and
-    falls back to ``updated``; values without an offset are in
-    ``source_timezone``. Relative links resolve against ``feed_url``; entries
-    without a usable http(s) link are skipped.
+
+def _repair_entities(chunk: bytes, keep_named: bool) -> bytes:
+    def fix(m: re.Match) -> bytes:
+        numeric, name, semicolon = m.groups()
+        if numeric and semicolon:
+            return m.group(0)
+        if name and semicolon:
+            if name in _XML_ENTITIES or keep_named:
+                return m.group(0)
+            char = html.entities.html5.get(name.decode("ascii") + ";")
+            if char is not None:
+                return "".join(f"&#{ord(c)};" for c in char).encode("ascii")
+        return b"&amp;" + m.group(0)[1:]  # a bare '&' or an unknown name: keep it as text
+
+    return _AMPERSAND.sub(fix, chunk)
+
+
+def repair_feed_bytes(data: bytes) -> bytes:
+    """Escape bare ``&``, turn HTML named entities into character references and
+    drop control characters XML forbids; CDATA sections are left as they are.
+    UTF-16/32 documents are returned unchanged (byte patterns would misread them)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4]:
+        return data
+    keep_named = b"<!ENTITY" in data  # the document defines its own entities; leave names alone
+    parts = _CDATA.split(_XML_CONTROL.sub(b"", data))
+    return b"".join(p if i % 2 else _repair_entities(p, keep_named) for i, p in enumerate(parts))
+
+
+def _plain(text: str | None) -> str | None:
+    """Title text without markup or runs of whitespace (feeds put HTML in titles)."""
+    if not text:
+        return None
+    cleaned = " ".join(remove_tags(text).split())
+    return cleaned or None
+
+
+def _entry_link(entry) -> str | None:
+    # FeedBurner rewrites <link> to a redirect and keeps the real one in origLink
+    link = entry.get("feedburner_origlink") or entry.get("link")
+    if not link:
+        # Atom: an entry whose id is its URL; RSS: a permalink guid (feedparser maps both to id)
+        entry_id = entry.get("id") or ""
+        if entry_id.startswith(("http://", "https://")) and entry.get("guidislink", True):
+            link = entry_id
+    return link
+
+
+def parse_feed(
+    xml: bytes,
+    *,
+    feed_url: str,
+    source: str | None = None,
+    source_timezone: str = "UTC",
+) -> list[DiscoveredUrl]:
+    """Entries of an RSS 0.9x/1.0/2.0 or Atom 0.3/1.0 feed, in feed order, read by feedparser.
+
+    feedparser only ever sees the bytes our guarded fetcher already fetched
+    (wrapped in a stream: given bytes or a str it may open a local file or a
+    URL). A feed with broken items yields its good items; the rest are
+    logged. ``published_at`` comes from the published date (``pubDate``,
+    ``published``, ``dc:date``, ``issued``) and falls back to the updated
+    one, parsed by our own code so values without an offset are in
+    ``source_timezone`` (feedparser would take them as UTC). Relative links
+    resolve against ``feed_url``.
     """
     tz = zone(source_timezone)
-    root = _parse_xml(xml, feed_url)
-    kind = _local(root.tag)
+    data = repair_feed_bytes(_checked_bytes(xml, feed_url))
+    # application/xml: the document's own encoding declaration applies (RFC 7303)
+    headers = {"content-location": feed_url, "content-type": "application/xml"}
+    parsed = feedparser.parse(
+        io.BytesIO(data), response_headers=headers, resolve_relative_uris=False, sanitize_html=False
+    )
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if isinstance(problem, feedparser.CharacterEncodingOverride):
+        LOGGER.info("%s: %s", feed_url, problem)  # read correctly in the encoding that fits
+        problem = None
+    if not parsed.get("version") and not parsed.entries:
+        root = _ROOT_TAG.search(re.sub(rb"<[?!][^>]*>", b"", data[:4096]))
+        root_name = root.group(1).decode("ascii", "replace") if root else "none"
+        raise DiscoveryError(feed_url, f"not an RSS or Atom feed (root element <{root_name}>)")
     outlet = _default_source(feed_url, source)
-    if kind == "rss":
-        channel = next(iter(_children(root, "channel")), None)
-        if channel is None:
-            raise DiscoveryError(feed_url, "RSS document has no <channel>")
-        items = _children(channel, "item")
-    elif kind == "rdf":
-        items = _children(root, "item")
-    elif kind == "feed":
-        items = _children(root, "entry")
-    else:
-        raise DiscoveryError(feed_url, f"not an RSS or Atom feed (root element <{kind}>)")
-
     found: list[DiscoveredUrl] = []
-    for item in items:
-        guid = _first_text(item, "guid", "id")
-        link = _atom_link(item) if kind == "feed" else _rss_link(item, guid)
-        url = _absolute(link, feed_url)
+    skipped = 0
+    for entry in parsed.entries:
+        url = _absolute(_entry_link(entry), feed_url)
         if url is None:
+            skipped += 1
             continue
-        published_at = _date(_first_text(item, "pubdate", "published", "issued", "date", "created"), tz)
-        if published_at is None:
-            published_at = _date(_first_text(item, "updated", "modified"), tz)
-        title = _first_text(item, "title")
+        published_at = _date(entry.get("published"), tz) or _date(entry.get("updated"), tz)
         found.append(
             DiscoveredUrl(
                 url=url,
                 source=outlet,
-                title=" ".join(title.split()) if title else None,
+                title=_plain(entry.get("title")),
                 published_at=published_at,
                 date_source="feed" if published_at else None,
                 discovered_from=feed_url,
-                guid=guid,
+                guid=entry.get("id") or None,
             )
         )
+    if problem is not None and not found:
+        raise DiscoveryError(feed_url, f"malformed XML ({problem})")
+    if problem is not None or skipped:
+        LOGGER.warning(
+            "%s: kept %d of %d feed items (%d without a usable http(s) link)%s",
+            feed_url, len(found), len(parsed.entries), skipped,
+            f"; the feed is not well-formed, read leniently: {problem}" if problem is not None else "",
+        )
     return found
-
-
-def _rss_link(item: etree._Element, guid: str | None) -> str | None:
-    # FeedBurner rewrites <link> to a redirect and keeps the real one here
-    orig = _first_text(item, "origlink")
-    if orig:
-        return orig
-    for child in _children(item, "link"):
-        text = (child.text or "").strip() or child.get("href")
-        if text:
-            return text
-    for child in _children(item, "guid"):
-        if (child.get("isPermaLink") or "true").lower() != "false" and guid and "://" in guid:
-            return guid
-    return None
-
-
-def _atom_link(entry: etree._Element) -> str | None:
-    # rel defaults to "alternate" (RFC 4287); self/edit/enclosure links are not the article
-    for link in _children(entry, "link"):
-        if link.get("href") and link.get("rel", "alternate") == "alternate":
-            return link.get("href")
-    entry_id = _first_text(entry, "id")
-    return entry_id if entry_id and entry_id.startswith(("http://", "https://")) else None
 
 
 def parse_sitemap(
