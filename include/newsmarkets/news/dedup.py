@@ -8,6 +8,10 @@ for trimmed copies). Connected copies form a story; the earliest published
 copy is its original and the story id is the original's ``article_id``, or
 the id the story already has in ``existing`` rows, so ids never change once
 published.
+
+Ours, not ``datasketch`` 2.0.0: its MinHash (affine64) + MinHashLSH with the same 40x3 bands group the
+tests and replay worlds identically but run 35-45% slower (15-20% with its MinHash alone), paying for a
+per-shingle Python hash call and per-band index queries that our vectorised numpy code avoids.
 """
 
 from __future__ import annotations

@@ -3,6 +3,12 @@
 The same story reaches us as ``?utm_source=twitter``, as its AMP twin, with a
 ``#comments`` fragment or a trailing slash; all of them must map to one
 ``article_id`` or dedup and linking count it several times.
+
+Ours, not ``courlan`` (1.4.0, already here via trafilatura): its normalize_url/clean_url keep fragments,
+credentials, ``./..`` segments and AMP twins, treat trailing slashes differently, write spaces as ``+`` and
+use a tracker regex that drops document parameters (``?source=``, ``?game=``, ``?uid=``) yet keeps
+``cmpid``/``ocid``: 18-22 of the 48 test URLs and 14-29 of the 63 replay URLs would get a new ``article_id``.
+The public-suffix lookup already uses ``tld`` directly, which is all courlan would call for it.
 """
 
 from __future__ import annotations
