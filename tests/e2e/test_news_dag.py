@@ -128,3 +128,52 @@ def test_out_of_order_concurrent_hours_leave_one_original_per_story(env, warehou
     names = {safe_name(r) for r in states}
     staged = [os.path.join(d, f) for d, _, files in os.walk(warehouse.storage.path("_staging")) for f in files]
     assert not [p for p in staged if any(n in p for n in names)], staged[:5]
+
+
+def _busy_hour(env) -> tuple[pd.Timestamp, list[dict]]:
+    """The first hour before the window above with three or more fetchable pages (from the world's truth)."""
+    hours: dict[pd.Timestamp, list[dict]] = {}
+    for a in _truth(env):
+        if not a["is_robots_disallowed"] and a["modified_at"] == a["published_at"]:
+            hours.setdefault(pd.Timestamp(a["published_at"]).floor("h"), []).append(a)
+    busy = sorted(h for h, pages in hours.items() if len(pages) >= 3 and h < pd.Timestamp(FROM))
+    assert busy, "the replay world has no hour with three pages before the backfill window"
+    return busy[0], hours[busy[0]]
+
+
+def test_reruns_keep_what_they_failed_to_refetch_and_drop_what_the_site_withdrew(env, warehouse):
+    from newsmarkets.news.urls import article_id
+
+    hour, pages = _busy_hour(env)
+    root = f"http://127.0.0.1:{env.replay.port}"
+    first = run_backfill(env, "news_ingest", hour.isoformat(), hour.isoformat(), 1)
+    assert set(first.values()) == {"success"}, first
+    cols = ["article_id", "title", "body", "published_at", "story_id", "is_original"]
+    before = warehouse.read("articles")[cols].sort_values("article_id", ignore_index=True)
+    victim = sorted(pages, key=lambda a: a["path"])[0]
+    victim_id = article_id(root + victim["path"])
+    assert victim_id in set(before["article_id"])
+
+    def rerun(**faults) -> tuple[str, pd.DataFrame]:
+        env.replay.set_faults(**faults)
+        try:
+            states = run_backfill(env, "news_ingest", hour.isoformat(), hour.isoformat(), 1)
+        finally:
+            env.replay.clear_faults()
+        (run_id, state), = states.items()
+        log = warehouse.read("fetch_log")
+        return state, log[(log["run_id"] == run_id) & (log["url"] == root + victim["path"])]
+
+    # one page of three answers 503: the run is green, the article stays, the log says why
+    state, log = rerun(server_error={"count": 1000, "status": 503, "path": victim["path"]})
+    assert state == "success"
+    pd.testing.assert_frame_equal(before, warehouse.read("articles")[cols].sort_values("article_id", ignore_index=True))
+    assert log["status"].tolist() == [503] and "published article kept" in log["reason"].iloc[0]
+
+    # the site withdrew it (410 while its listings still name it): the article goes, counted in the log
+    state, log = rerun(gone={"count": 1000, "path": victim["path"]})
+    assert state == "success"
+    after = warehouse.read("articles")
+    assert victim_id not in set(after["article_id"]) and len(after) == len(before) - 1
+    assert victim_id not in set(warehouse.read("article_assets")["article_id"])
+    assert log["status"].tolist() == [410] and "published article removed" in log["reason"].iloc[0]

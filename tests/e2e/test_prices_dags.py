@@ -74,6 +74,23 @@ def test_rerunning_a_backfill_changes_nothing(env, warehouse):
     pd.testing.assert_frame_equal(before[cols], after[cols])
 
 
+def test_a_rerun_while_one_coins_history_answers_503_keeps_its_published_rows(env, warehouse):
+    day = env.window.start.isoformat()
+    key = ["asset_id", "observed_at", "source"]
+    before = warehouse.read("price_snapshots").drop(columns=["ingested_at"]).sort_values(key, ignore_index=True)
+    env.replay.set_faults(server_error={"count": 1000, "status": 503, "path": "/api/v3/coins/ethereum/market_chart"})
+    try:
+        states = _run(env, "prices_history", day, day, 1)
+    finally:
+        env.replay.clear_faults()
+    assert list(states.values()) == ["success"], states
+    after = warehouse.read("price_snapshots").drop(columns=["ingested_at"]).sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(before, after)
+    gaps = warehouse.read("price_gaps")
+    gaps = gaps[(gaps["asset_id"] == "ethereum") & (gaps["dt"] == day)]
+    assert gaps["reason"].tolist() == ["refresh_failed"], gaps
+
+
 def test_live_snapshot_at_the_replay_clock(env, warehouse):
     slot = _snapshot_slot(env)
     states = _run(env, "prices_snapshot", slot, slot, 1)

@@ -436,3 +436,51 @@ def test_copies_short_pages_and_a_failing_gate_on_a_site_of_our_own(world, tmp_p
     with pytest.raises(QualityGateError, match="expect_column_values_to_not_match_regex_list") as caught:
         publish_if_valid(other, "articles", bad, hour, "bad-1", articles_suite(min_words=80))
     assert other.read("articles").empty and Path(caught.value.quarantine_path).is_dir()
+
+
+def test_reruns_keep_articles_whose_pages_fail_and_drop_those_the_site_withdrew(world):
+    # the backfilled day: many articles per source, so one failing page is not a thin batch
+    server, cfg, wh, hour = world["server"], world["cfg"], world["wh"], BACKFILL
+
+    def tables():
+        articles = wh.read("articles").drop(columns=["fetched_at"]).sort_values("article_id", ignore_index=True)
+        links = wh.read("article_assets").sort_values(["article_id", "asset_id"], ignore_index=True)
+        return articles, links
+
+    def hour_log(run_id):
+        log = wh.read("fetch_log")
+        return log[(log["interval_start_at"] == hour.start) & (log["run_id"] == run_id)]
+
+    before = tables()
+    made = hour_log(wh.read("fetch_log").query("interval_start_at == @hour.start")["run_id"].max())
+    made = made[made["outcome"] == "article"]
+    assert len(made) >= 4
+    victim = made.sort_values("url").iloc[0]
+    path = urlsplit(victim["url"]).path
+    linked = set(before[1].loc[before[1]["article_id"] == victim["article_id"], "asset_id"])
+
+    # 1. the page answers 503 (after the fetcher's retries): its published article and links stay
+    server.set_faults({"server_error": {"count": 1000, "status": 503, "path_prefix": path}})
+    failing = _run(cfg, hour, "day-503")["built"]
+    server.set_faults([])
+    assert (failing["articles_kept"], failing["articles_removed"]) == (1, 0)
+    for old, new in zip(before, tables()):
+        pd.testing.assert_frame_equal(old, new)
+    row = hour_log("day-503").set_index("url").loc[victim["url"]]
+    assert (row["outcome"], row["status"]) == ("http_error", 503) and "published article kept" in row["reason"]
+
+    # 2. the site withdrew it (410 while the listings still name it): the article and its links go, counted
+    server.set_faults({"gone": {"count": 1000, "path_prefix": path}})
+    gone = _run(cfg, hour, "day-410")["built"]
+    server.set_faults([])
+    assert (gone["articles_kept"], gone["articles_removed"]) == (0, 1)
+    articles, links = tables()
+    assert victim["article_id"] not in set(articles["article_id"]) and victim["article_id"] not in set(links["article_id"])
+    assert len(articles) == len(before[0]) - 1 and len(links) == len(before[1]) - len(linked)
+    row = hour_log("day-410").set_index("url").loc[victim["url"]]
+    assert row["status"] == 410 and "published article removed" in row["reason"]
+
+    # 3. back online: a rerun publishes it again exactly as before
+    _run(cfg, hour, "day-back")
+    for old, new in zip(before, tables()):
+        pd.testing.assert_frame_equal(old, new)

@@ -120,3 +120,20 @@ def test_transient_429_and_5xx_are_retried_within_the_task(cfg, server):
     assert staged["fetch_s"] >= 1.0  # Retry-After honoured
     statuses = [status for _, _, status in server.request_log]
     assert statuses.count(429) == 1 and statuses.count(502) == 2
+
+
+def test_rerun_while_one_coins_history_answers_503_keeps_its_published_rows(cfg, server):
+    _history_day(cfg, "2026-01-06", "run-1")
+    wh = Warehouse.from_config(cfg)
+    before = wh.read("price_snapshots").drop(columns=["ingested_at"]).sort_values(["asset_id", "observed_at"])
+    ethereum_rows = int((before["asset_id"] == "ethereum").sum())
+    server.set_faults({"server_error": {"count": 1000, "status": 503, "path_prefix": "/coins/ethereum/market_chart"}})
+    out = _history_day(cfg, "2026-01-06", "run-2")
+    server.set_faults([])
+    assert out["failed_assets"] == ["ethereum"] and "ethereum" not in out["refreshed_assets"]
+    assert (out["rows_kept"], out["rows_removed"], out["assets_kept"]) == (ethereum_rows, 0, ["ethereum"])
+    after = wh.read("price_snapshots").drop(columns=["ingested_at"]).sort_values(["asset_id", "observed_at"])
+    assert after.reset_index(drop=True).equals(before.reset_index(drop=True))
+    gaps = wh.read("price_gaps")
+    assert gaps[gaps["asset_id"] == "ethereum"]["reason"].tolist() == ["refresh_failed"]
+    assert set(gaps[gaps["run_id"] == "run-2"]["asset_id"]) >= {"ethereum"}

@@ -218,3 +218,18 @@ def test_compacted_file_records_its_pieces_and_keeps_the_schema(wh, tmp_path, da
     part = pq.read_schema(next((tmp_path / T).glob("*/part-*.parquet"), None) or
                           wh.write(T, rows(1, day="2026-01-09"), hour(1, "2026-01-09")).files[0])
     assert meta.remove_metadata() == part.remove_metadata()
+
+
+def test_a_partial_rerun_after_compaction_keeps_what_it_did_not_refresh(wh, tmp_path, day_of_hours):
+    from newsmarkets.warehouse.writer import Refreshed
+
+    compact.compact_partition(wh, T, DAY)
+    # hour 7 again; ethereum's fetch failed, bitcoin came back with new prices
+    result = wh.write(T, rows(7, assets=("bitcoin",), price=500.0), hour(7),
+                      refreshed=Refreshed.of("asset_id", ["bitcoin"]))
+    assert (result.rows_written, result.rows_kept, result.rows_removed) == (4, 2, 0)
+    assert [n for n in names(tmp_path) if n.endswith(".parquet")] == ["compacted.parquet"]
+    after = table_rows(wh)
+    assert len(after) == len(day_of_hours)
+    seven = after[after["observed_at"].dt.hour == 7]
+    assert dict(zip(seven["asset_id"], seven["price_usd"])) == {"bitcoin": 507.0, "ethereum": 107.0}

@@ -10,11 +10,13 @@ from newsmarkets.intervals import Interval
 from newsmarkets.news.stages import (
     CANDIDATE_LOG_COLUMNS,
     FETCH_LOG_COLUMNS,
+    annotate_fetch_log,
     articles_frame,
     candidates_frame,
     drop_duplicates,
     fetch_log_frame,
     log_row,
+    refreshed_pages,
 )
 
 T = datetime(2026, 1, 5, 10, 5, tzinfo=timezone.utc)
@@ -82,3 +84,29 @@ def test_candidate_and_article_frames_are_typed_even_when_empty():
     assert "story_id" not in articles and "listed_url" not in articles and "dt" not in articles
     assert articles["authors"].tolist() == [["a"]]
     assert isinstance(articles_frame([]), pd.DataFrame)
+
+
+def _log(*rows: tuple[str, str, int | None]) -> pd.DataFrame:
+    return fetch_log_frame([
+        {**log_row({"url": url, "source": "x", "status": status, "fetched_at": T}, "r", HOUR, outcome, "why", None)}
+        for url, outcome, status in rows])
+
+
+def test_refreshed_pages_are_the_rebuilt_ones_and_those_the_site_says_are_gone():
+    log = _log(("http://x.example/a?utm_source=rss", "article", 200), ("http://x.example/b", "duplicate", 304),
+               ("http://x.example/c", "http_error", 503), ("http://x.example/d", "http_error", 410),
+               ("http://x.example/e", "http_error", 404), ("http://x.example/f", "timeout", None),
+               ("http://x.example/g", "extraction_failed", 200), ("http://x.example/h", "robots", None))
+    articles = articles_frame([_candidate("z", url="http://x.example/z")])
+    assert refreshed_pages(log, articles) == {
+        "http://x.example/a", "http://x.example/b", "http://x.example/d", "http://x.example/e", "http://x.example/z"}
+
+
+def test_fetch_log_rows_say_what_happened_to_the_published_article():
+    log = _log(("http://x.example/c", "http_error", 503), ("http://x.example/d", "http_error", 410),
+               ("http://x.example/a", "article", 200))
+    out = annotate_fetch_log(log, kept_urls={"http://x.example/c", "http://x.example/a"},
+                             removed_urls={"http://x.example/d"})
+    assert dict(zip(out["url"], out["reason"])) == {
+        "http://x.example/c": "why; published article kept", "http://x.example/d": "why; published article removed",
+        "http://x.example/a": "why"}  # a page rebuilt this run is no failure

@@ -18,7 +18,7 @@ import pytest
 from newsmarkets.intervals import Interval
 from newsmarkets.warehouse.schemas import PRICE_GAPS, PRICE_SNAPSHOTS
 from newsmarkets.warehouse.storage import safe_name, storage_options_from_env
-from newsmarkets.warehouse.writer import SchemaError, Warehouse
+from newsmarkets.warehouse.writer import Refreshed, SchemaError, Warehouse
 
 DAY = Interval.for_day("2026-01-05")
 NEXT_DAY = Interval.for_day("2026-01-06")
@@ -379,3 +379,61 @@ def test_nullable_columns_keep_schema_dtypes_and_read_output_writes_back_unchang
     before = Path(wh.files("dq_results")[0]).read_bytes()
     assert wh.write("dq_results", full, DAY).rows_written == 2
     assert Path(wh.files("dq_results")[0]).read_bytes() == before
+
+
+# -- reruns that re-fetched only part of their interval ---------------------------------
+
+
+def three_assets(price=100.0) -> pd.DataFrame:
+    return pd.concat([snapshots(range(4), asset=a, price=price) for a in ("bitcoin", "ethereum", "solana")],
+                     ignore_index=True)
+
+
+def prices_by_asset(wh) -> dict[str, list[float]]:
+    frame = wh.read(T).sort_values(["asset_id", "observed_at"])
+    return {a: list(g["price_usd"]) for a, g in frame.groupby("asset_id")}
+
+
+def test_a_rerun_keeps_the_published_rows_it_did_not_refresh(wh):
+    wh.write(T, three_assets(), DAY)
+    # solana's fetch failed this time: the rerun refreshed bitcoin and ethereum only
+    rerun = three_assets(price=200.0).query("asset_id != 'solana'")
+    result = wh.write(T, rerun, DAY, refreshed=Refreshed.of("asset_id", ["bitcoin", "ethereum"]))
+    assert (result.rows_written, result.rows_kept, result.rows_removed) == (12, 4, 0)
+    assert prices_by_asset(wh) == {"bitcoin": [200.0, 201.0, 202.0, 203.0], "ethereum": [200.0, 201.0, 202.0, 203.0],
+                                   "solana": [100.0, 101.0, 102.0, 103.0]}
+
+
+def test_refreshed_rows_the_source_no_longer_has_are_removed_and_counted(wh):
+    wh.write(T, three_assets(), DAY)
+    # solana answered, with two of its four points: the other two are gone at the source
+    rerun = three_assets().query("asset_id != 'solana' or price_usd < 102")
+    result = wh.write(T, rerun, DAY, refreshed=Refreshed.of("asset_id", ["bitcoin", "ethereum", "solana"]))
+    assert (result.rows_written, result.rows_kept, result.rows_removed) == (10, 0, 2)
+    assert prices_by_asset(wh)["solana"] == [100.0, 101.0]
+
+
+def test_a_rerun_that_refreshed_nothing_changes_nothing(wh, tmp_path):
+    wh.write(T, three_assets(), DAY)
+    before = {p: (tmp_path / p).read_bytes() for p in parquet_files(tmp_path)}
+    result = wh.write(T, three_assets().iloc[0:0], DAY, refreshed=Refreshed.of("asset_id", []))
+    assert (result.rows_written, result.rows_kept, result.rows_removed) == (12, 12, 0)
+    assert {p: (tmp_path / p).read_bytes() for p in parquet_files(tmp_path)} == before
+    # without ``refreshed`` an empty batch still means "this interval has no rows"
+    assert wh.write(T, three_assets().iloc[0:0], DAY).files_removed and wh.read(T).empty
+
+
+def test_kept_rows_stay_in_their_partition_and_leave_other_intervals_alone(wh):
+    wh.write(T, snapshots(range(2), day="2026-01-06"), NEXT_DAY)
+    wh.write(T, pd.concat([snapshots([1]), snapshots([1], asset="solana")]), DAY)
+    result = wh.write(T, snapshots([1], price=5.0), DAY, refreshed=Refreshed.of("asset_id", ["bitcoin"]))
+    assert result.rows_kept == 1
+    frame = wh.read(T)
+    assert sorted(zip(frame["dt"], frame["asset_id"], frame["price_usd"])) == [
+        ("2026-01-05", "bitcoin", 6.0), ("2026-01-05", "solana", 101.0),
+        ("2026-01-06", "bitcoin", 100.0), ("2026-01-06", "bitcoin", 101.0)]
+
+
+def test_refreshed_by_an_unknown_column_is_refused(wh):
+    with pytest.raises(SchemaError, match="'colour'"):
+        wh.write(T, three_assets(), DAY, refreshed=Refreshed.of("colour", ["red"]))

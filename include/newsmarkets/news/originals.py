@@ -197,13 +197,19 @@ def read_articles(wh, days: Iterable[str] | None, columns: list[str], *,
 # ----------------------------------------------------------------------------- publishing
 
 def publish_articles(wh, articles: pd.DataFrame, interval: Interval, *,
-                     neighbour_days: list[str] | None = None, neighbour_digest: str | None = None) -> dict:
+                     neighbour_days: list[str] | None = None, neighbour_digest: str | None = None,
+                     refreshed_urls: set[str] | None = None) -> dict:
     """Write ``articles`` as ``interval``'s batch with exact originals; fix other intervals' flags.
 
     ``neighbour_days`` / ``neighbour_digest``: the partitions deduplicate read
     and the digest of the article ids it found there (see the module docstring).
+    ``refreshed_urls``: canonical URLs of the pages this run re-fetched (or the
+    site said are gone); the interval's published articles outside it are
+    kept as they are, those inside it and not in the batch are removed. None
+    replaces the interval whole.
     Returns ``rows_written``, ``stories_reassigned``, ``originals_fixed`` (rows
-    of other intervals whose flag changed) and ``intervals_rewritten``.
+    of other intervals whose flag changed), ``intervals_rewritten``, and the
+    ``kept`` / ``removed`` published rows (article_id, canonical_url) as frames.
     """
     from newsmarkets.news.stages import ids_digest
 
@@ -222,6 +228,10 @@ def publish_articles(wh, articles: pd.DataFrame, interval: Interval, *,
             if ids_digest(seen["article_id"]) != neighbour_digest:
                 articles = _assign_again(wh, articles, interval, seen_days)
                 reassigned = True
+
+        kept = removed = articles.iloc[0:0][["article_id", "canonical_url"]]
+        if refreshed_urls is not None:
+            articles, kept, removed = _with_kept_rows(wh, articles, interval, refreshed_urls)
 
         touched = set(articles["story_id"]) | set(previous["story_id"])
         others = _widen(wh, others, days, touched, articles, interval)
@@ -254,7 +264,25 @@ def publish_articles(wh, articles: pd.DataFrame, interval: Interval, *,
         log.info("articles %s: fixed is_original of %d row(s) in interval(s) %s", interval, len(stale),
                  ", ".join(rewritten))
     return {"rows_written": written.rows_written, "stories_reassigned": reassigned,
-            "originals_fixed": int(len(stale)), "intervals_rewritten": rewritten}
+            "originals_fixed": int(len(stale)), "intervals_rewritten": rewritten, "kept": kept, "removed": removed}
+
+
+def _with_kept_rows(wh, articles: pd.DataFrame, interval: Interval,
+                    refreshed_urls: set[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The batch plus the interval's published articles this run did not re-fetch; and the kept and removed rows.
+
+    Kept rows join before originals are flagged, so their flags are
+    reconciled with the rest; their story ids are the ones they were published with.
+    """
+    published = interval_rows(wh, interval).drop(columns=["owner", "file"])
+    if not len(published):
+        return articles, published[["article_id", "canonical_url"]], published[["article_id", "canonical_url"]]
+    in_batch = published["article_id"].isin(set(articles["article_id"]))
+    refreshed = published["canonical_url"].isin(refreshed_urls)
+    kept = published[~refreshed & ~in_batch]
+    removed = published[refreshed & ~in_batch]
+    merged = pd.concat([articles, kept[articles.columns]], ignore_index=True) if len(kept) else articles
+    return merged, kept[["article_id", "canonical_url"]], removed[["article_id", "canonical_url"]]
 
 
 def _assign_again(wh, articles: pd.DataFrame, interval: Interval, days: list[str]) -> pd.DataFrame:

@@ -171,6 +171,45 @@ def log_row(row: dict, run_id: str, interval: Interval, outcome: str, reason: st
     }
 
 
+# A page the site says is gone: its published article goes too. Every other
+# failure (5xx, timeouts, robots, extraction) leaves the published article as it was.
+GONE_STATUSES = frozenset({404, 410})
+REFRESHED_OUTCOMES = frozenset({"article", "duplicate"})
+
+
+def _canonical_or_none(url) -> str | None:
+    try:
+        return canonicalize_url(str(url))
+    except (UrlError, ValueError):
+        return None
+
+
+def refreshed_pages(fetch_log: pd.DataFrame, articles: pd.DataFrame) -> set[str]:
+    """Canonical URLs whose published article this run may replace or remove.
+
+    Pages fetched and built again (``article`` or ``duplicate``), the batch's
+    own articles, and pages answering 404/410. Pages that failed otherwise are
+    not in it, so their published articles are kept.
+    """
+    refreshed = set(articles["canonical_url"].dropna())
+    status = pd.to_numeric(fetch_log["status"], errors="coerce")
+    done = fetch_log["outcome"].isin(REFRESHED_OUTCOMES) | ((fetch_log["outcome"] == "http_error")
+                                                            & status.isin(GONE_STATUSES))
+    refreshed |= {c for c in map(_canonical_or_none, fetch_log.loc[done, "url"]) if c}
+    return refreshed
+
+
+def annotate_fetch_log(fetch_log: pd.DataFrame, kept_urls: set[str], removed_urls: set[str]) -> pd.DataFrame:
+    """Say on each page's ``fetch_log`` row what happened to its published article."""
+    out = fetch_log.copy()
+    canonical = out["url"].map(_canonical_or_none)
+    failed = ~out["outcome"].isin(REFRESHED_OUTCOMES)
+    for urls, note in ((kept_urls, "published article kept"), (removed_urls, "published article removed")):
+        hit = failed & canonical.isin(urls)
+        out.loc[hit, "reason"] = [f"{r}; {note}" if isinstance(r, str) and r else note for r in out.loc[hit, "reason"]]
+    return out
+
+
 def fetch_log_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=FETCH_LOG_COLUMNS)
     frame["status"] = frame["status"].astype("Int64")
@@ -349,6 +388,7 @@ def publish(cfg: Config, interval: Interval, run_id: str, validated: dict) -> di
     run's staged files are deleted; a failure keeps them for debugging.
     """
     from newsmarkets.news.originals import publish_articles
+    from newsmarkets.warehouse.writer import Refreshed
 
     started = time.perf_counter()
     wh = _warehouse(cfg)
@@ -362,14 +402,28 @@ def publish(cfg: Config, interval: Interval, run_id: str, validated: dict) -> di
     dq = wh.load_staged(DQ_RESULTS, staged[DQ_RESULTS])
     out: dict = {"urls": validated.get("urls")}
     reconciled: dict = {}
+    refreshed_urls = refreshed_pages(frames[FETCH_LOG], frames[ARTICLES])
     for position, table in enumerate(PUBLISHED_TABLES):
         try:
             if table == ARTICLES:
                 reconciled = publish_articles(
                     wh, frames[table], interval,
-                    neighbour_days=validated.get("neighbour_days"), neighbour_digest=validated.get("neighbour_digest"))
+                    neighbour_days=validated.get("neighbour_days"), neighbour_digest=validated.get("neighbour_digest"),
+                    refreshed_urls=refreshed_urls)
                 out[table] = reconciled.pop("rows_written")
+                kept, removed = reconciled.pop("kept"), reconciled.pop("removed")
+                out["articles_kept"], out["articles_removed"] = len(kept), len(removed)
+                if len(removed):
+                    log.warning("news %s: removed %d published article(s) their sites say are gone: %s", interval,
+                                len(removed), ", ".join(sorted(removed["canonical_url"])[:10]))
+            elif table == ARTICLE_ASSETS:
+                # links follow their article: re-fetched ones are replaced, kept ones stay
+                scope = set(frames[ARTICLES]["article_id"]) | set(removed["article_id"])
+                out[table] = wh.write(table, frames[table], interval,
+                                      refreshed=Refreshed.of("article_id", scope)).rows_written
             else:
+                frames[table] = annotate_fetch_log(frames[table], set(kept["canonical_url"]),
+                                                   set(removed["canonical_url"]))
                 out[table] = wh.write(table, frames[table], interval).rows_written
         except Exception:
             for later in PUBLISHED_TABLES[position:]:

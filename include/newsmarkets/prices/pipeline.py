@@ -95,6 +95,8 @@ def fetch_history(cfg: Config, interval: Interval, run_id: str, *, max_workers: 
         results = list(pool.map(one, [a for a in cfg.prices.assets if a in coins]))
     frames = [f for _, f, _ in results if f is not None and len(f)]
     failed = {a: err for a, _, err in results if err is not None}
+    # Only an answer replaces an asset's published rows (an empty one removes them): see publish_prices.
+    refreshed = sorted(a for a, f, _ in results if f is not None)
     empty_cols = None
     points = pd.concat(frames, ignore_index=True) if frames else None
     if points is None:
@@ -124,15 +126,37 @@ def fetch_history(cfg: Config, interval: Interval, run_id: str, *, max_workers: 
         "rows": len(points),
         "gap_rows": len(gaps),
         "failed_assets": sorted(failed),
+        "refreshed_assets": refreshed,
         "step_minutes": step.total_seconds() / 60,
         "fetch_s": round(fetched - started, 3),
     }
 
 
+def _published_assets(wh, interval: Interval, assets: list[str]) -> set[str]:
+    """Which of ``assets`` have published history points inside ``interval``."""
+    if not assets:
+        return set()
+    days = pd.date_range(interval.start.date(), (interval.end - timedelta(microseconds=1)).date(), freq="D")
+    rows = wh.read(SNAPSHOTS, dts=[d.strftime("%Y-%m-%d") for d in days], columns=["asset_id", "observed_at", "source"])
+    inside = rows[(rows["observed_at"] >= interval.start) & (rows["observed_at"] < interval.end)
+                  & (rows["source"] == "market_chart") & rows["asset_id"].isin(assets)]
+    return set(inside["asset_id"])
+
+
 def publish_prices(cfg: Config, interval: Interval, run_id: str, staged: dict) -> dict:
-    """Validate the staged batch with its suite; publish it, or quarantine it and fail."""
+    """Validate the staged batch with its suite; publish it, or quarantine it and fail.
+
+    History reruns replace only what they re-fetched: an asset's published
+    points for the interval are replaced by a successful ``market_chart/range``
+    answer for it (an answer without some points removes those, counted in
+    ``rows_removed``); an asset whose fetch failed, or that the provider no
+    longer lists, keeps its points, and its ``price_gaps`` row says
+    ``refresh_failed``. Snapshots (one point per asset per run) are
+    replaced whole, as they always were.
+    """
     from newsmarkets.quality.gate import publish_if_valid
     from newsmarkets.quality.suites import price_gaps_suite, price_snapshots_suite
+    from newsmarkets.warehouse.writer import Refreshed
 
     wh = _warehouse(cfg)
     started = time.perf_counter()
@@ -151,9 +175,14 @@ def publish_prices(cfg: Config, interval: Interval, run_id: str, staged: dict) -
         # Gaps first: a day with no points at all fails the snapshot suite, and
         # its gap rows are exactly what explains why.
         gaps = wh.load_staged(GAPS, staged["staged_gaps"])
+        kept = _published_assets(wh, interval, staged.get("failed_assets", []))
+        gaps.loc[gaps["asset_id"].isin(list(kept)) & (gaps["reason"] == "fetch_failed"), "reason"] = "refresh_failed"
         gap_result = publish_if_valid(wh, GAPS, gaps, interval, run_id, price_gaps_suite(interval=interval))
         out["gap_rows"] = gap_result.rows_written
-    result = publish_if_valid(wh, SNAPSHOTS, frame, interval, run_id, suite)
-    out.update(rows=result.rows_written, warnings=result.warnings)
+        out["assets_kept"] = sorted(kept)
+    refreshed = Refreshed.of("asset_id", staged["refreshed_assets"]) if "refreshed_assets" in staged else None
+    result = publish_if_valid(wh, SNAPSHOTS, frame, interval, run_id, suite, refreshed=refreshed)
+    out.update(rows=result.rows_written, warnings=result.warnings,
+               rows_kept=result.rows_kept, rows_removed=result.rows_removed)
     out["publish_s"] = round(time.perf_counter() - started, 3)
     return out

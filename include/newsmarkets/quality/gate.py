@@ -77,6 +77,8 @@ class PublishResult:
     warnings: list[str]  # one line per failed warning expectation (JSON-safe for XCom)
     duplicates_dropped: int = 0
     outcome: ValidationOutcome | None = field(default=None, repr=False)
+    rows_kept: int = 0  # published rows the run did not refresh, kept (see Warehouse.write's ``refreshed``)
+    rows_removed: int = 0  # refreshed rows the source no longer has
 
 
 def load_gx() -> Any:
@@ -178,13 +180,16 @@ def publish_if_valid(
     suite: Any,
     *,
     catalog_path: str | None = None,
+    refreshed: Any = None,
 ) -> PublishResult:
     """Validate ``df``; publish it to ``table`` if no critical expectation failed.
 
     Otherwise the batch goes to quarantine with its report, ``table`` is left
     untouched and :class:`QualityGateError` is raised. Either way every
     expectation's outcome lands in ``dq_results``; ``catalog_path`` (optional)
-    refreshes the DuckDB catalog afterwards.
+    refreshes the DuckDB catalog afterwards. ``refreshed`` (a
+    :class:`~newsmarkets.warehouse.writer.Refreshed`) says which part of the
+    interval the batch re-fetched; the rest of what was published is kept.
     """
     outcome = validate_frame(table, df, suite, interval=interval, run_id=run_id)
     warnings = [r.describe() for r in outcome.failed_warnings]
@@ -200,7 +205,7 @@ def publish_if_valid(
         raise error
 
     try:
-        written = warehouse.write(table, df, interval)
+        written = warehouse.write(table, df, interval, refreshed=refreshed)
     except Exception:
         # The gate passed but the writer refused (e.g. a type GX does not check): say so in dq_results.
         _record(warehouse, outcome, is_published=False)
@@ -220,4 +225,6 @@ def publish_if_valid(
         warnings=warnings,
         duplicates_dropped=written.duplicates_dropped,
         outcome=outcome,
+        rows_kept=written.rows_kept,
+        rows_removed=written.rows_removed,
     )

@@ -23,7 +23,7 @@ from newsmarkets.warehouse.schemas import ARTICLE_ASSETS, ARTICLES, FETCH_LOG, P
 from newsmarkets.warehouse.schemas import MARKET_MOVES, NEWS_MARKET_MOVES
 
 PRICE_SOURCES = ("markets", "market_chart")
-GAP_REASONS = ("no_data", "missing_hours", "fetch_failed")
+GAP_REASONS = ("no_data", "missing_hours", "fetch_failed", "refresh_failed")
 # CoinGecko symbols are short lower-case tickers; a few carry '.', '-', '_' or '$'.
 SYMBOL_REGEX = r"^[a-z0-9.\-_$]+$"
 # A 24 h change below -100 % is impossible; above +10000 % is almost surely a unit error.

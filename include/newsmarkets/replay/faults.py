@@ -11,7 +11,8 @@ state and is thread-safe because the server answers on many threads.
 The news sites take faults too, but only those aimed at them: a
 ``path_prefix`` under ``/outlets/`` (e.g. ``/outlets/coinwire/``), of a kind
 a web page can suffer (status faults and ``slow``; a garbled HTML page is
-still a page). Faults without a prefix stay the API's, as before.
+still a page; ``gone`` answers 410 as for a withdrawn story while the
+listings, cached, still name it). Faults without a prefix stay the API's, as before.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ RATE_LIMIT_BODY = {
     }
 }
 
-STATUS_FAULTS = ("rate_limit", "server_error")  # replace the answer with an error status
+# replace the answer with an error status; "gone" (410) is a page its site withdrew
+STATUS_FAULTS = ("rate_limit", "server_error", "gone")
 BODY_FAULTS = ("malformed", "truncated")  # 200, but the bytes are not usable JSON
 DATA_FAULTS = ("null_prices", "negative_prices")  # 200 and valid JSON, wrong values
 FAULT_KINDS = STATUS_FAULTS + ("slow",) + BODY_FAULTS + DATA_FAULTS

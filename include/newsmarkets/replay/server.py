@@ -296,6 +296,8 @@ class ReplayServer:
 def _status_fault_answer(fault: Fault, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
     if fault.kind == "rate_limit":
         return 429, {**headers, "Retry-After": str(fault.retry_after_s)}, _dumps(fault_mod.RATE_LIMIT_BODY)
+    if fault.kind == "gone":
+        return 410, {"Content-Type": "text/html; charset=utf-8"}, b"<html><body><h1>410 Gone</h1></body></html>\n"
     body, ctype = fault_mod.server_error_body(fault.status)
     extra = {"Retry-After": str(fault.retry_after_s)} if fault.status == 503 else {}
     return fault.status, {"Content-Type": ctype, **extra}, body

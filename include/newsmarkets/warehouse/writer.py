@@ -20,7 +20,13 @@ Contract of :meth:`Warehouse.write`:
   key twice. Locally this check-and-write runs under a per-table lock; on
   object stores there is no lock, so two *concurrent* runs observing the same
   point may both keep it;
-* an empty batch removes the interval's files: "this interval has no rows";
+* by default the batch *is* the interval: an empty batch removes the
+  interval's files ("this interval has no rows"). A run that re-fetched only
+  part of its interval passes ``refreshed`` (:class:`Refreshed`): the
+  interval's published rows whose ``column`` is not among the refreshed
+  values are kept as they are, so a source failing during a rerun never
+  deletes what was published; refreshed rows missing from the batch are
+  removed and counted in ``rows_removed`` (the source said they are gone);
 * files are replaced atomically (see :mod:`newsmarkets.warehouse.storage`);
   temp files a killed writer left behind are swept by the next write to the
   partition once they are an hour old;
@@ -62,13 +68,25 @@ from newsmarkets.warehouse import compact
 from newsmarkets.warehouse.schemas import TableSpec, table_spec
 from newsmarkets.warehouse.storage import Storage, safe_name, storage_options_from_env
 
-__all__ = ["Warehouse", "WriteResult", "SchemaError"]
+__all__ = ["Warehouse", "WriteResult", "SchemaError", "Refreshed"]
 
 # Big enough for efficient scans, small enough that a day of one table is a
 # handful of row groups readers can skip by statistics.
 DEFAULT_ROW_GROUP_ROWS = 128 * 1024
 STAGING_DIR = "_staging"
 QUARANTINE_DIR = "_quarantine"
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """The part of an interval a run re-fetched successfully: rows whose ``column`` is in ``values``."""
+
+    column: str
+    values: frozenset[str]
+
+    @classmethod
+    def of(cls, column: str, values: Iterable[str]) -> "Refreshed":
+        return cls(column, frozenset(str(v) for v in values))
 
 
 @dataclass
@@ -81,6 +99,8 @@ class WriteResult:
     duplicates_dropped: int = 0
     files_removed: list[str] = field(default_factory=list)
     pieces_removed: list[str] = field(default_factory=list)  # <compacted file>#<interval file> taken out
+    rows_kept: int = 0  # published rows of the interval outside ``refreshed``, carried over unchanged
+    rows_removed: int = 0  # published rows inside ``refreshed`` that the new batch no longer has
 
 
 def _json_default(value: Any) -> Any:
@@ -225,19 +245,25 @@ class Warehouse:
             parts.append(table.cast(key_schema))
         return pa.concat_tables(parts) if parts else key_schema.empty_table()
 
-    def write(self, table: str, data: Batch, interval: Interval, *, file_tag: str | None = None) -> WriteResult:
+    def write(self, table: str, data: Batch, interval: Interval, *, file_tag: str | None = None,
+              refreshed: Refreshed | None = None) -> WriteResult:
         """Publish ``data`` as interval ``interval``'s rows of ``table`` (see the module docstring).
 
         ``file_tag`` splits one interval's rows into several independently
         replaced files (``part-<interval>-<tag>.parquet``): ``dq_results`` tags
         by table and run so validations of one interval never overwrite each other.
+        ``refreshed`` limits what the batch replaces to the rows it re-fetched.
         """
         spec = table_spec(table)
+        if refreshed is not None and refreshed.column not in spec.schema.names:
+            raise SchemaError(f"table {spec.name!r}, column {refreshed.column!r}: refreshed by a column not in the schema")
         batch = sort_by_key(conform(spec, data), spec.key)
         own_name = self.file_name(interval, file_tag)
         result = WriteResult(table=spec.name, interval_key=interval.key, rows_written=0)
         partition_glob = self.storage.path(spec.name, f"{spec.partition_by}=*")
         with self.storage.lock(spec.name):
+            if refreshed is not None:
+                batch = self._with_kept_rows(spec, own_name, batch, refreshed, result)
             # Where this interval has rows now: its own files, and pieces of compacted files (markers).
             previous = {posixpath.dirname(p) for p in self.storage.glob(posixpath.join(partition_glob, own_name))}
             previous |= {posixpath.dirname(p) for p in
@@ -279,6 +305,47 @@ class Warehouse:
                     result.files_removed.append(self.storage.url(stale))
         result.files = [self.storage.url(p) for p in sorted(files)]
         return result
+
+    def _own_rows(self, spec: TableSpec, own_name: str) -> pa.Table:
+        """What interval file ``own_name`` holds now, in every partition (own files and compacted pieces)."""
+        partition_glob = self.storage.path(spec.name, f"{spec.partition_by}=*")
+        directories = {posixpath.dirname(p) for p in self.storage.glob(posixpath.join(partition_glob, own_name))}
+        directories |= {posixpath.dirname(p) for p in
+                        self.storage.glob(posixpath.join(partition_glob, compact.marker_name(own_name)))}
+        data_schema = file_schema(spec)
+        tables = [spec.schema.empty_table()]
+        for directory in sorted(directories):
+            dt = posixpath.basename(directory).split("=", 1)[1]
+            state = compact.load_partition(self.storage, directory)
+            own = state.path_of(own_name)
+            if own:
+                rows = pq.read_table(own, columns=data_schema.names, filesystem=self.storage.arrow_fs)
+            elif state.piece(own_name) is not None:
+                whole, pieces = compact.read_compacted(self.storage, state.compacted, data_schema.names)
+                start, stop = compact.ranges(pieces)[own_name]
+                rows = whole.slice(start, stop - start)
+            else:
+                continue
+            rows = rows.cast(data_schema.remove_metadata()).append_column(
+                spec.schema.field(spec.partition_by), pa.array([dt] * rows.num_rows, pa.string()))
+            tables.append(rows.select(spec.schema.names).cast(spec.schema))
+        return pa.concat_tables(tables)
+
+    def _with_kept_rows(self, spec: TableSpec, own_name: str, batch: pa.Table, refreshed: Refreshed,
+                        result: WriteResult) -> pa.Table:
+        """``batch`` plus the interval's published rows outside ``refreshed``; counts kept and removed rows."""
+        previous = self._own_rows(spec, own_name)
+        if previous.num_rows == 0:
+            return batch
+        scope = pa.array(sorted(refreshed.values), pa.string())
+        inside = pc.fill_null(pc.is_in(pc.cast(previous[refreshed.column], pa.string()), value_set=scope), False)
+        kept = previous.filter(pc.invert(inside))
+        replaced = previous.filter(inside)
+        gone, _ = drop_existing_keys(replaced, batch.select(list(spec.key)), spec.key)
+        result.rows_kept, result.rows_removed = kept.num_rows, gone.num_rows
+        # A kept row the batch also holds (same key) is the batch's to replace.
+        kept, _ = drop_existing_keys(kept, batch.select(list(spec.key)), spec.key)
+        return sort_by_key(pa.concat_tables([batch, kept.cast(batch.schema)]), spec.key)
 
     @staticmethod
     def file_name(interval: Interval, file_tag: str | None = None) -> str:
