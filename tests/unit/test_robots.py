@@ -189,3 +189,38 @@ def test_cache_fetches_once_per_origin():
     cache.policy_for("http://a.test/y")
     cache.policy_for("https://a.test/y")
     assert seen == ["http://a.test/robots.txt", "https://a.test/robots.txt"]
+
+
+# protego (issue 15): cases it gets right, and the places we steer around it.
+
+
+def test_escapes_of_any_character_compare_equal_to_the_character():
+    p = policy("User-agent: *\nDisallow: /a%3cb\nDisallow: /caf%C3%A9\n")
+    assert not p.is_allowed("/a<b")  # the hand-written matcher missed this one
+    assert not p.is_allowed("/a%3Cb")
+    assert not p.is_allowed("/café/menu")
+
+
+def test_group_named_by_a_prefix_of_our_token_does_not_apply():
+    p = policy("User-agent: news\nDisallow: /\n\nUser-agent: *\nDisallow: /star\n")
+    assert p.is_allowed("/x")  # protego alone would apply "news" to "newsmarkets"
+    assert not p.is_allowed("/star")
+
+
+def test_versioned_group_name_matches_our_product_token():
+    p = policy("User-agent: NewsMarkets/1.0\nDisallow: /a\n\nUser-agent: *\nDisallow: /\n")
+    assert not p.is_allowed("/a")
+    assert p.is_allowed("/b")
+
+
+def test_pattern_without_leading_slash_gets_one():
+    p = policy("User-agent: *\nDisallow: private\nDisallow:\nAllow: /\n")
+    assert not p.is_allowed("/private/x")
+    assert p.is_allowed("/x/private")
+
+
+def test_sitemap_without_colon_and_allow_index_html():
+    p = policy("Sitemap https://news.example/s.xml\nUser-agent: *\nAllow: /index.html\nDisallow: /\n")
+    assert p.sitemaps == ("https://news.example/s.xml",)
+    assert p.is_allowed("/")  # Allow: /index.html also allows the directory (as Google does)
+    assert not p.is_allowed("/other")

@@ -1,18 +1,18 @@
-"""robots.txt (RFC 9309): a parser and matcher, and a per-run cache per origin.
+"""robots.txt (RFC 9309) policy for our agent, and a per-run cache per origin.
 
-The stdlib's ``urllib.robotparser`` takes the first matching rule and knows no
-wildcards, so it disagrees with every major crawler on files such as
-``Allow: /news/`` + ``Disallow: /*?``. This module follows RFC 9309:
+`protego <https://github.com/scrapy/protego>`_ parses the file and does the
+matching: longest pattern wins (``Allow`` on a tie), ``*`` wildcards, ``$``
+anchors, percent-encoding normalisation, ``Crawl-delay`` and ``Sitemap``
+lines. (The stdlib's ``urllib.robotparser`` takes the first matching rule and
+knows no wildcards.) Around it this module keeps our own policy:
 
 * groups are chosen by our product token (case-insensitive), else ``*``;
   several groups for the same agent are merged;
-* the longest matching pattern wins, ``Allow`` on a tie; ``*`` matches any
-  run of characters and a trailing ``$`` anchors the end;
-* paths and patterns are compared after percent-encoding normalisation;
 * 4xx on robots.txt means "no rules", 5xx / unreachable means "disallow
   everything" (429 too: the site is overloaded, not ruleless);
-* ``Crawl-delay`` (not in the RFC, but widely honoured) and ``Sitemap`` lines
-  are exposed; at most :data:`ROBOTS_MAX_BYTES` of the file are parsed.
+* ``/robots.txt`` itself is always allowed; at most
+  :data:`ROBOTS_MAX_BYTES` of the file are parsed; sitemap URLs are resolved
+  against the robots.txt URL.
 
 Fetching is the caller's job (the fetcher owns politeness and the SSRF
 guard): :class:`RobotsCache` takes a callable that returns a
@@ -24,9 +24,16 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urljoin, urlsplit
+
+from protego import Protego
+
+# protego==0.7.0 is pinned: its rule sets are read to name the deciding rule
+# and merge groups, which its public can_fetch() does not expose.
+from protego._ruleset import _Rule, _RuleSet
+from protego._utils import _quote_path
 
 LOGGER = logging.getLogger("newsmarkets.news.robots")
 
@@ -34,8 +41,7 @@ ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309 2.5: parse at least 500 KiB
 MAX_ROBOTS_REDIRECTS = 5  # RFC 9309 2.3.1.2
 
 _TOKEN = re.compile(r"[A-Za-z_-]+")
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_PATTERN_WITHOUT_SLASH = re.compile(r"(?im)^([ \t]*(?:dis)?allow[ \t]*:[ \t]*)(?=[^\s/*#])")
 
 
 def user_agent_token(user_agent: str) -> str:
@@ -52,57 +58,9 @@ def robots_url_for(url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower().rsplit('@', 1)[-1]}/robots.txt"
 
 
-def normalize_path(path: str) -> str:
-    """Percent-encoding normal form (RFC 9309 2.2.2) so ``/%62az`` and ``/baz`` compare equal.
-
-    Escapes of unreserved characters are decoded, other escapes upper-cased,
-    and non-ASCII / control characters / spaces are UTF-8 percent-encoded.
-    """
-
-    def decode_unreserved(match: re.Match) -> str:
-        char = chr(int(match.group(1), 16))
-        return char if char in _UNRESERVED else "%" + match.group(1).upper()
-
-    path = _PERCENT.sub(decode_unreserved, path)
-    out = []
-    for char in path:
-        if ord(char) > 0x7E or ord(char) <= 0x20:
-            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8"))
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def path_of(url: str) -> str:
-    """The part of ``url`` robots rules match against: path plus query, ``/`` at least."""
-    parts = urlsplit(url)
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    return normalize_path(path)
-
-
-@dataclass(frozen=True)
-class RobotsRule:
-    is_allow: bool
-    pattern: str  # normalised, always starting with "/" or "*"
-    _regex: re.Pattern = field(repr=False, compare=False)
-
-    @classmethod
-    def build(cls, is_allow: bool, raw_pattern: str) -> "RobotsRule":
-        pattern = normalize_path(raw_pattern)
-        if not pattern.startswith(("/", "*")):
-            pattern = "/" + pattern
-        anchored = pattern.endswith("$")
-        body = pattern[:-1] if anchored else pattern
-        regex = ".*".join(re.escape(piece) for piece in body.split("*"))
-        return cls(is_allow, pattern, re.compile(regex + (r"\Z" if anchored else ""), re.DOTALL))
-
-    def matches(self, path: str) -> bool:
-        return self._regex.match(path) is not None
-
-    def __str__(self) -> str:
-        return f"{'Allow' if self.is_allow else 'Disallow'}: {self.pattern}"
+def normalize_path(url_or_path: str) -> str:
+    """Path plus query of a URL or path in protego's percent-encoding normal form (RFC 9309 2.2.2)."""
+    return _quote_path(url_or_path or "/")
 
 
 @dataclass(frozen=True)
@@ -111,11 +69,15 @@ class RobotsVerdict:
     reason: str  # the deciding rule, or why there are no rules
 
 
+def _describe(rule: _Rule) -> str:
+    return f"{'Allow' if rule.field == 'allow' else 'Disallow'}: {rule.value._pattern}"
+
+
 @dataclass(frozen=True)
 class RobotsPolicy:
-    """What one robots.txt says to one agent."""
+    """What one robots.txt says to one agent: protego's rule sets for the groups that apply."""
 
-    rules: tuple[RobotsRule, ...] = ()
+    groups: tuple[_RuleSet, ...] = ()
     crawl_delay_s: float | None = None
     sitemaps: tuple[str, ...] = ()
     disallow_all: bool = False
@@ -129,81 +91,44 @@ class RobotsPolicy:
     def disallow_everything(cls, source: str) -> "RobotsPolicy":
         return cls(disallow_all=True, source=source)
 
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The rules that apply, as protego normalised them (for logs and tests)."""
+        return tuple(_describe(rule) for group in self.groups for rule in group._rules)
+
     def verdict(self, url_or_path: str) -> RobotsVerdict:
-        path = path_of(url_or_path) if "://" in url_or_path else normalize_path(url_or_path or "/")
+        path = normalize_path(url_or_path)
         if path == "/robots.txt":
             return RobotsVerdict(True, "/robots.txt is always allowed")
         if self.disallow_all:
             return RobotsVerdict(False, f"robots.txt {self.source}: everything disallowed")
-        best: RobotsRule | None = None
-        for rule in self.rules:
-            if not rule.matches(path):
-                continue
-            if (
-                best is None
-                or len(rule.pattern) > len(best.pattern)
-                or (len(rule.pattern) == len(best.pattern) and rule.is_allow and not best.is_allow)
-            ):
-                best = rule
+        # protego sorts each group longest pattern first, Allow first on a tie, so a
+        # group's first hit is its verdict; across merged groups the same order decides.
+        hits = [next((r for r in group._rules if r.value.match(path)), None) for group in self.groups]
+        best = max((r for r in hits if r), key=lambda r: (r.value.priority, r.field == "allow"), default=None)
         if best is None:
             return RobotsVerdict(True, f"robots.txt {self.source}: no rule matches")
-        return RobotsVerdict(best.is_allow, f"robots.txt rule '{best}'")
+        return RobotsVerdict(best.field == "allow", f"robots.txt rule '{_describe(best)}'")
 
     def is_allowed(self, url_or_path: str) -> bool:
         return self.verdict(url_or_path).is_allowed
 
 
 def parse_robots(text: str, *, agent_token: str, robots_url: str = "") -> RobotsPolicy:
-    """Parse robots.txt ``text`` for ``agent_token`` (pure; no I/O)."""
+    """Parse robots.txt ``text`` with protego for ``agent_token`` (pure; no I/O)."""
+    text = text.lstrip("\ufeff")  # protego would read a BOM as part of the first field
+    # protego never matches "Disallow: private" (no leading "/"); its owner means "/private".
+    parsed = Protego.parse(_PATTERN_WITHOUT_SLASH.sub(r"\1/", text))
     agent_token = agent_token.lower()
-    groups: list[tuple[list[str], list[tuple[str, str]]]] = []
-    sitemaps: list[str] = []
-    agents: list[str] = []
-    lines: list[tuple[str, str]] = []
-    in_rules = False  # a user-agent line after rules starts a new group
-    for raw_line in text.lstrip("\ufeff").splitlines():
-        line = raw_line.split("#", 1)[0].strip()
-        if ":" not in line:
-            continue
-        key, value = line.split(":", 1)
-        key, value = key.strip().lower(), value.strip()
-        if key == "sitemap":
-            if value:
-                sitemaps.append(urljoin(robots_url, value) if robots_url else value)
-        elif key == "user-agent":
-            if in_rules or not agents:
-                agents, lines = [], []
-                groups.append((agents, lines))
-                in_rules = False
-            agents.append(value.lower())
-        elif key in ("allow", "disallow", "crawl-delay"):
-            if not agents:
-                continue  # rules before any user-agent belong to no group
-            in_rules = True
-            lines.append((key, value))
-
-    def agent_matches(value: str) -> bool:
-        token = _TOKEN.match(value)
-        return token is not None and token.group(0) == agent_token
-
-    chosen = [entries for names, entries in groups if any(agent_matches(n) for n in names)]
-    if not chosen:
-        chosen = [entries for names, entries in groups if "*" in names]
-    rules: list[RobotsRule] = []
-    delays: list[float] = []
-    for entries in chosen:
-        for key, value in entries:
-            if key == "crawl-delay":
-                try:
-                    delay = float(value)
-                except ValueError:
-                    continue
-                if delay >= 0 and delay == delay and delay != float("inf"):
-                    delays.append(delay)
-            elif value:  # an empty Disallow/Allow means "no rule"
-                rules.append(RobotsRule.build(key == "allow", value))
+    # Group choice is ours: protego's would also apply a group named "news" to "newsmarkets"
+    # (a prefix match), and ignores "newsmarkets/1.0"; RFC 9309 wants the product token equal.
+    groups = [rs for ua, rs in parsed._user_agents.items() if (m := _TOKEN.match(ua)) and m.group(0) == agent_token]
+    if not groups and "*" in parsed._user_agents:
+        groups = [parsed._user_agents["*"]]
+    delays = [group.crawl_delay for group in groups if group.crawl_delay is not None]
+    sitemaps = (urljoin(robots_url, s) if robots_url else s for s in parsed.sitemaps)
     return RobotsPolicy(
-        rules=tuple(rules),
+        groups=tuple(groups),
         crawl_delay_s=max(delays) if delays else None,
         sitemaps=tuple(dict.fromkeys(sitemaps)),
         source=f"at {robots_url}" if robots_url else "parsed",
