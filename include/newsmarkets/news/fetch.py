@@ -29,7 +29,6 @@ outcomes. Its ``RetryPolicy`` and ``parse_retry_after`` are reused.
 
 from __future__ import annotations
 
-import codecs
 import logging
 import random
 import re
@@ -43,6 +42,13 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import requests
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import DecodeError, HTTPError as Urllib3HTTPError, ProtocolError, ReadTimeoutError
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    http_content_type_encoding,
+    read_bom,
+    resolve_encoding,
+    to_unicode,
+)
 
 from newsmarkets.news.netguard import (
     BlockedURLError,
@@ -84,7 +90,6 @@ _RETRY_AFTER_STATUSES = frozenset({429, 503})
 _OVERLOAD_STATUSES = frozenset({429, 503})
 _CHUNK_BYTES = 16 * 1024
 _SNIFF_BYTES = 512
-_META_SCAN_BYTES = 4096
 _CP1252_TOLERANCE = 0.05  # charset_normalizer "chaos" units
 
 
@@ -123,71 +128,51 @@ class FetchResult:
 
 # --------------------------------------------------------------------------- charset (pure)
 
-# The HTML Standard decodes these labels differently from Python's codecs of
-# the same name; most importantly "iso-8859-1"/"ascii" mean windows-1252 on
-# the web (smart quotes at 0x91-0x94 would otherwise become C1 controls).
-_WEB_LABELS = {
-    **dict.fromkeys(
-        ("ascii", "us-ascii", "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "cp819",
-         "ibm819", "iso-ir-100", "csisolatin1", "ansi_x3.4-1968", "iso_8859-1:1987", "x-cp1252"),
-        "cp1252",
-    ),
-    **dict.fromkeys(("iso-8859-9", "iso8859-9", "latin5", "l5", "iso-ir-148"), "cp1254"),
-    **dict.fromkeys(("tis-620", "iso-8859-11", "iso8859-11"), "cp874"),
-    **dict.fromkeys(("gb2312", "gbk", "x-gbk", "gb_2312-80", "chinese"), "gb18030"),
-    **dict.fromkeys(("euc-kr", "ks_c_5601-1987", "korean", "windows-949"), "cp949"),
-    **dict.fromkeys(("shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "windows-31j"), "cp932"),
-    **dict.fromkeys(("unicode-1-1-utf-8", "utf8", "x-unicode20utf8"), "utf-8"),
-}
-_LOOKUP_TO_WEB = {"latin-1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252"}
-_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([^"';\s]+)""", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.IGNORECASE)
 _HTML_START = re.compile(
     rb"""\s*(?:<!--.*?-->\s*|<\?xml[^>]*>\s*)*<(?:!doctype\s+html|html|head|body|meta|title)\b""",
     re.IGNORECASE | re.DOTALL,
 )
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
-
-
-def codec_for_label(label: str | None) -> str | None:
-    """Python codec for a charset label as browsers read it; None if unknown or not a text encoding."""
-    if not label:
-        return None
-    label = label.strip().strip("\"'").lower()
-    label = _WEB_LABELS.get(label, label)
-    try:
-        info = codecs.lookup(label)
-    except LookupError:
-        return None
-    if not getattr(info, "_is_text_encoding", True):  # rot13, base64, zlib ... are not charsets
-        return None
-    return _LOOKUP_TO_WEB.get(info.name, info.name)
 
 
 def looks_like_html(prefix: bytes) -> bool:
     """Sniff a body that came without Content-Type (RFC 9110 lets recipients look)."""
-    for bom, _ in _BOMS:
-        if prefix.startswith(bom):
-            prefix = prefix[len(bom):]
-            break
-    return _HTML_START.match(prefix[:_SNIFF_BYTES * 2]) is not None
+    _, bom = read_bom(prefix)
+    return _HTML_START.match(prefix[len(bom or b""):][:_SNIFF_BYTES * 2]) is not None
+
+
+def _decodable(codec: str | None) -> str | None:
+    """``codec`` unless it cannot decode text with replacement."""
+    try:
+        b"<".decode(codec or "", "replace")  # w3lib resolves rot13, base64, idna, undefined ... too
+    except (LookupError, UnicodeError):
+        return None
+    return codec
 
 
 def detect_encoding(body: bytes, content_type: str | None) -> tuple[str, str]:
-    """(codec, how it was chosen): BOM, HTTP charset, ``<meta>`` charset, UTF-8 if valid,
-    ``charset_normalizer``'s guess, else windows-1252 (which decodes any byte)."""
-    for bom, codec in _BOMS:
-        if body.startswith(bom):
-            return codec, "byte-order mark"
-    header = _HEADER_CHARSET.search(content_type or "")
-    codec = codec_for_label(header.group(1)) if header else None
+    """(codec, how it was chosen), in a browser's order: byte-order mark, HTTP charset, ``<meta>``
+    charset (read, and labels mapped the WHATWG way, by :mod:`w3lib.encoding`), else
+    :func:`guess_encoding`.
+
+    Not :func:`w3lib.encoding.html_to_unicode`: it raises on ``charset=rot13``, decodes an ASCII
+    page whose ``<meta>`` says UTF-16 as UTF-16-BE, and does not say how it chose.
+    """
+    codec, _ = read_bom(body)
+    if codec:
+        return codec, "byte-order mark"
+    codec = _decodable(http_content_type_encoding(content_type))
     if codec:
         return codec, "HTTP Content-Type charset"
-    meta = _META_CHARSET.search(body[:_META_SCAN_BYTES])
-    codec = codec_for_label(meta.group(1).decode("ascii")) if meta else None
+    codec = _decodable(html_body_declared_encoding(body))
     if codec:
         # A <meta> we could read as ASCII rules out UTF-16/32 (HTML Standard).
         return ("utf-8" if codec.startswith(("utf-16", "utf-32")) else codec), "<meta> charset"
+    return guess_encoding(body)
+
+
+def guess_encoding(body: bytes) -> tuple[str, str]:
+    """(codec, how) for a body that declares nothing: UTF-8 if valid, ``charset_normalizer``'s
+    guess, else windows-1252 (which decodes any byte)."""
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
@@ -209,7 +194,7 @@ def detect_encoding(body: bytes, content_type: str | None) -> tuple[str, str]:
             for match in matches:
                 if match.chaos <= best.chaos + _CP1252_TOLERANCE and "cp1252" in match.could_be_from_charset:
                     return "cp1252", "charset_normalizer guess (windows-1252 among equals)"
-            codec = codec_for_label(best.encoding)
+            codec = _decodable(resolve_encoding(best.encoding))
             if codec:
                 return codec, "charset_normalizer guess"
     return "cp1252", "fallback"
@@ -218,8 +203,8 @@ def detect_encoding(body: bytes, content_type: str | None) -> tuple[str, str]:
 def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
     """Decode an HTML body; returns (text, codec). Undecodable bytes become U+FFFD."""
     codec, _how = detect_encoding(body, content_type)
-    text = body.decode("utf-8-sig" if codec == "utf-8" else codec, errors="replace")
-    return text, codec
+    _, bom = read_bom(body)
+    return to_unicode(body[len(bom or b""):], codec), codec
 
 
 # --------------------------------------------------------------------------- one exchange
