@@ -89,3 +89,58 @@ def test_api_key_read_from_named_env(monkeypatch):
     raw["prices"]["api_key_env"] = "MY_CG_KEY"
     monkeypatch.setenv("MY_CG_KEY", "secret-value")
     assert parse_config(raw).prices.api_key == "secret-value"
+
+
+def test_every_bad_key_is_named_at_once():
+    raw = _raw(replay={"days": 0, "port": 70000})
+    raw["prices"].update(assets=["bitcoin", "Bit Coin"], colour="red")
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw)
+    message = str(err.value)
+    assert "\n" not in message  # `config check` prints one line
+    for part in ("prices.assets[1]: 'Bit Coin' is not a CoinGecko id", "prices.colour: unknown key (allowed: ",
+                 "replay.days: must be >= 1, got 0", "replay.port: must be <= 65535, got 70000"):
+        assert part in message
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda r: r["prices"].update(provider=None), "prices.provider: required key is missing"),
+        (lambda r: r.update(source_path="x"), "source_path: unknown key"),
+        (lambda r: r.update(http=5), "http: expected a mapping, got int"),
+        (lambda r: r.update(linking={"staleness_minutes": {"1h": 0}}), "linking.staleness_minutes.1h: must be >= 1"),
+        (lambda r: r.update(linking={"staleness_minutes": {60: 5}}), "linking.staleness_minutes.60: "),
+        (lambda r: r.update(news={"sources": [{"name": "a", "feeds": ["http://h/f"], "tz": "UTC"}]}),
+         "news.sources[0].tz: unknown key"),
+        (lambda r: r.update(maintenance={"data_docs_days": 1.5}), "maintenance.data_docs_days: expected an integer, got 1.5"),
+    ],
+)
+def test_more_bad_keys_are_named(mutate, message):
+    raw = _raw()
+    mutate(raw)
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw)
+    assert message in str(err.value)
+
+
+def test_empty_sections_mean_defaults_and_values_are_normalised():
+    cfg = parse_config(_raw(http=None, news=None, linking={"horizons": ["4h", "1h"], "staleness_minutes": {"4h": 100}},
+                            replay={"start": __import__("datetime").date(2026, 2, 1)}))
+    assert cfg.http.allow_private_networks is False and cfg.news.sources == ()
+    assert cfg.linking.horizons == ("1h", "4h") and cfg.linking.staleness_minutes == (("1h", 65), ("4h", 100))
+    assert cfg.replay.start == "2026-02-01" and cfg.prices.rate_limit_per_minute == 25.0
+    hash(cfg)  # frozen all the way down
+
+
+def test_objects_built_in_code_are_not_revalidated():
+    import dataclasses
+
+    from newsmarkets.config import PricesConfig
+
+    # Clients keep their own checks for configs built in code (see test_coingecko_client).
+    prices = PricesConfig(provider="coingecko", base_url="file:///etc/passwd", assets=("bitcoin",))
+    cfg = dataclasses.replace(parse_config(_raw()), prices=prices)
+    assert cfg.prices.base_url == "file:///etc/passwd" and cfg.prices.vs_currency == "usd"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.warehouse = "elsewhere"
