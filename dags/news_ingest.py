@@ -37,8 +37,15 @@ a story meanwhile), whose only expectation, not null, holds by construction.
 * Raw HTML is kept compressed under `_raw_html/dt=…/` so articles can be
   re-extracted without refetching.
 * Backfill a range: `airflow backfill create --dag-id news_ingest
-  --from-date 2026-01-05 --to-date 2026-01-07`. Reruns overwrite the hour's
-  own files; an article discovered late lands in its own `dt` partition.
+  --from-date 2026-01-05 --to-date 2026-01-07`. A rerun replaces only what
+  it re-fetched: an article whose page fails this time keeps its published
+  row (its `fetch_log` row says so), one whose page answers 404/410 is
+  removed (counted in `fetch_log` and the publish task's metadata); an
+  article discovered late lands in its own `dt` partition.
+* A thin batch fails loudly: when more than `quality.max_failed_fetch_share`
+  (default half) of the hour's page fetches failed, **extract** fails without
+  retrying (a retry would read the same failed fetches) and nothing is
+  published; clear the run to fetch again once the sites answer.
 """
 
 from __future__ import annotations
@@ -90,11 +97,17 @@ def news_ingest():
     @task(task_display_name="Extract articles")
     def extract(fetched: list[dict]) -> dict:
         """Extract title, body and publish time of every fetched page; stage candidates and failures."""
+        from airflow.sdk.exceptions import AirflowFailException
+
         from newsmarkets.news.stages import extract as extract_pages
         from newsmarkets.orchestration.runtime import run_context
+        from newsmarkets.quality.thin_batch import ThinBatchError
 
         cfg, interval, run_id = run_context()
-        return extract_pages(cfg, interval, run_id, list(fetched))
+        try:
+            return extract_pages(cfg, interval, run_id, list(fetched))
+        except ThinBatchError as exc:  # retrying would re-read the same failed fetches
+            raise AirflowFailException(str(exc)) from exc
 
     @task(task_display_name="Deduplicate, group stories")
     def deduplicate(extracted: dict) -> dict:

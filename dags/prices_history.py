@@ -10,7 +10,13 @@ publishes it to `price_snapshots` with `source = market_chart`.
   --from-date 2026-01-05 --to-date 2026-01-07`, or from the UI.
 * Hours (or whole days) with no points for an asset are recorded in
   `price_gaps` instead of being hidden.
-* Reruns of a day overwrite that day's files: no duplicates.
+* Reruns of a day replace what they re-fetched, with no duplicates: an asset
+  whose fetch fails keeps its published points (its `price_gaps` row says
+  `refresh_failed`); points the provider's answer no longer has are removed
+  and counted (`rows_removed` in the publish task's metadata).
+* A thin batch fails loudly: when more than `quality.max_failed_fetch_share`
+  (default half) of the assets' fetches fail, the fetch task fails and
+  Airflow retries it; nothing is published meanwhile.
 """
 
 from __future__ import annotations

@@ -280,6 +280,9 @@ class QualityConfig:
     # Sources stamp prices a little before or after our window edges (API
     # caching, clock skew); more than this is a real problem.
     observed_at_tolerance_minutes: _Natural = 15
+    # A run whose fetches mostly failed is an outage, not data: its task fails
+    # instead of publishing a thin batch (newsmarkets.quality.thin_batch).
+    max_failed_fetch_share: Annotated[float, Strict(), Field(ge=0, le=1)] = 0.5
 
 
 @_yaml_keys

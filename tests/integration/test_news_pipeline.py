@@ -484,3 +484,21 @@ def test_reruns_keep_articles_whose_pages_fail_and_drop_those_the_site_withdrew(
     _run(cfg, hour, "day-back")
     for old, new in zip(before, tables()):
         pd.testing.assert_frame_equal(old, new)
+
+
+def test_most_pages_failing_fails_extract_and_publishes_nothing(world):
+    from newsmarkets.quality.thin_batch import ThinBatchError
+
+    server, cfg, wh = world["server"], world["cfg"], world["wh"]
+    before = wh.read("articles").sort_values("article_id", ignore_index=True)
+    # every outlet's article pages answer 503; feeds and sitemaps still answer
+    server.set_faults([{"kind": "server_error", "count": 10000, "status": 503, "path_prefix": f"/outlets/{s.name}/2026/"}
+                       for s in cfg.news.sources])
+    try:
+        discovered = pipeline.discover(cfg, BACKFILL, "day-thin")
+        fetched = [pipeline.fetch_source(cfg, BACKFILL, "day-thin", d) for d in discovered]
+    finally:
+        server.set_faults([])
+    with pytest.raises(ThinBatchError, match="fetches failed"):
+        stages.extract(cfg, BACKFILL, "day-thin", fetched)
+    pd.testing.assert_frame_equal(before, wh.read("articles").sort_values("article_id", ignore_index=True))

@@ -137,3 +137,20 @@ def test_rerun_while_one_coins_history_answers_503_keeps_its_published_rows(cfg,
     gaps = wh.read("price_gaps")
     assert gaps[gaps["asset_id"] == "ethereum"]["reason"].tolist() == ["refresh_failed"]
     assert set(gaps[gaps["run_id"] == "run-2"]["asset_id"]) >= {"ethereum"}
+
+
+def test_most_coins_failing_fails_the_fetch_and_stages_nothing(cfg, server):
+    from newsmarkets.quality.thin_batch import ThinBatchError
+
+    _history_day(cfg, "2026-01-06", "run-1")
+    wh = Warehouse.from_config(cfg)
+    before = wh.read("price_snapshots")
+    assets = list(cfg.prices.assets)
+    failing = assets[: len(assets) // 2 + 1]
+    server.set_faults([{"kind": "server_error", "count": 1000, "status": 503, "path_prefix": f"/coins/{a}/market_chart"}
+                       for a in failing])
+    with pytest.raises(ThinBatchError, match=f"{len(failing)} of {len(assets)} fetches failed"):
+        fetch_history(cfg, Interval.for_day("2026-01-06"), "run-thin")
+    server.set_faults([])
+    assert wh.read("price_snapshots").equals(before)
+    assert not list((__import__("pathlib").Path(cfg.warehouse) / "_staging").rglob("run-thin*"))

@@ -144,3 +144,19 @@ def test_objects_built_in_code_are_not_revalidated():
     assert cfg.prices.base_url == "file:///etc/passwd" and cfg.prices.vs_currency == "usd"
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.warehouse = "elsewhere"
+
+
+@pytest.mark.parametrize("share", [1.5, -0.1, "half"])
+def test_max_failed_fetch_share_is_a_share(share):
+    raw = _raw()
+    raw["quality"] = {"max_failed_fetch_share": share}
+    with pytest.raises(ConfigError, match=r"quality\.max_failed_fetch_share"):
+        parse_config(raw)
+
+
+def test_max_failed_fetch_share_defaults_to_half_and_accepts_zero_to_one():
+    assert parse_config(_raw()).quality.max_failed_fetch_share == 0.5
+    for share in (0, 0.25, 1):
+        raw = _raw()
+        raw["quality"] = {"max_failed_fetch_share": share}
+        assert parse_config(raw).quality.max_failed_fetch_share == share

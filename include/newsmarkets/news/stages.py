@@ -210,6 +210,20 @@ def annotate_fetch_log(fetch_log: pd.DataFrame, kept_urls: set[str], removed_url
     return out
 
 
+# Fetcher outcomes that are a failure of the site or the network (404/410 are answers, not failures);
+# robots and the address guard are our own refusals, not fetches.
+FAILED_OUTCOMES = frozenset({"http_error", "timeout", "error"})
+NOT_ATTEMPTED_OUTCOMES = frozenset({"robots", "blocked"})
+
+
+def fetch_failures(not_fetched: list[dict], fetched_pages: int) -> tuple[int, int]:
+    """(failed, attempted) page fetches of a run, from its non-``fetched`` log rows and its fetched page count."""
+    failed = sum(1 for r in not_fetched if r["outcome"] in FAILED_OUTCOMES and r.get("status") not in GONE_STATUSES)
+    attempted = fetched_pages + sum(1 for r in not_fetched
+                                    if r["outcome"] not in NOT_ATTEMPTED_OUTCOMES | {"extraction_failed"})
+    return failed, attempted
+
+
 def fetch_log_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=FETCH_LOG_COLUMNS)
     frame["status"] = frame["status"].astype("Int64")
@@ -265,6 +279,7 @@ def extract(cfg: Config, interval: Interval, run_id: str, fetched: list[dict]) -
     results (one per source).
     """
     from newsmarkets.news.extract import ExtractionError
+    from newsmarkets.quality.thin_batch import check_failed_share
 
     started = time.perf_counter()
     wh = _warehouse(cfg)
@@ -285,6 +300,9 @@ def extract(cfg: Config, interval: Interval, run_id: str, fetched: list[dict]) -
                 candidates.append(extract_candidate(row, html, source, cfg.news.min_words))
             except ExtractionError as exc:
                 failures.append(log_row(row, run_id, interval, "extraction_failed", exc.reason, None))
+    # Checked here, the first step that sees every source's fetches, before anything is staged for publishing.
+    check_failed_share(f"news_ingest {interval}", *fetch_failures(failures, pages),
+                       cfg.quality.max_failed_fetch_share)
     staged_candidates = rawstore.write_staged_frame(
         wh.storage, "extracted", interval, run_id, "candidates", candidates_frame(candidates))
     staged_log = rawstore.write_staged_frame(

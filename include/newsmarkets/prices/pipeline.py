@@ -69,6 +69,7 @@ def fetch_history(cfg: Config, interval: Interval, run_id: str, *, max_workers: 
     """Fetch market_chart/range for every asset over the interval; stage points and gaps."""
     from newsmarkets.prices.provider import ProviderError, make_provider
     from newsmarkets.prices.transform import find_gaps, market_chart_to_frame
+    from newsmarkets.quality.thin_batch import check_failed_share
 
     started = time.perf_counter()
     provider = make_provider(cfg.prices, cfg.http)
@@ -97,6 +98,8 @@ def fetch_history(cfg: Config, interval: Interval, run_id: str, *, max_workers: 
     failed = {a: err for a, _, err in results if err is not None}
     # Only an answer replaces an asset's published rows (an empty one removes them): see publish_prices.
     refreshed = sorted(a for a, f, _ in results if f is not None)
+    # Most assets failing is an outage: fail so Airflow retries, before anything is staged.
+    check_failed_share(f"prices_history {interval}", len(failed), len(results), cfg.quality.max_failed_fetch_share)
     empty_cols = None
     points = pd.concat(frames, ignore_index=True) if frames else None
     if points is None:
