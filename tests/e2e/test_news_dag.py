@@ -177,3 +177,18 @@ def test_reruns_keep_what_they_failed_to_refetch_and_drop_what_the_site_withdrew
     assert victim_id not in set(after["article_id"]) and len(after) == len(before) - 1
     assert victim_id not in set(warehouse.read("article_assets")["article_id"])
     assert log["status"].tolist() == [410] and "published article removed" in log["reason"].iloc[0]
+
+    # every page of the hour fails: extract fails at once (a retry would read the same fetches), nothing changes
+    now = warehouse.read("articles")[cols].sort_values("article_id", ignore_index=True)
+    env.replay.set_faults(faults=[{"kind": "server_error", "count": 1000, "status": 500, "path": a["path"]}
+                                  for a in pages])
+    try:
+        states = run_backfill(env, "news_ingest", hour.isoformat(), hour.isoformat(), 1)
+    finally:
+        env.replay.clear_faults()
+    (run_id, state), = states.items()
+    assert state == "failed"
+    pd.testing.assert_frame_equal(now, warehouse.read("articles")[cols].sort_values("article_id", ignore_index=True))
+    tries = {t: (s, n) for t, s, n in env.airflow.query(
+        "SELECT task_id, state, try_number FROM task_instance WHERE dag_id = 'news_ingest' AND run_id = %s", (run_id,))}
+    assert tries["extract"] == ("failed", 1), tries

@@ -489,16 +489,17 @@ def test_reruns_keep_articles_whose_pages_fail_and_drop_those_the_site_withdrew(
 def test_most_pages_failing_fails_extract_and_publishes_nothing(world):
     from newsmarkets.quality.thin_batch import ThinBatchError
 
-    server, cfg, wh = world["server"], world["cfg"], world["wh"]
+    server, cfg, wh, hour = world["server"], world["cfg"], world["wh"], world["hour"]
     before = wh.read("articles").sort_values("article_id", ignore_index=True)
-    # every outlet's article pages answer 503; feeds and sitemaps still answer
-    server.set_faults([{"kind": "server_error", "count": 10000, "status": 503, "path_prefix": f"/outlets/{s.name}/2026/"}
-                       for s in cfg.news.sources])
+    discovered = pipeline.discover(cfg, hour, "hour-thin")
+    # every page answers 500 (a 503 would also slow the host down for the rest of the run); listings still answer
+    pages = {urlsplit(e["url"]).path for d in discovered for e in rawstore.read_staged_json(wh.storage, d["staged"])["urls"]}
+    server.set_faults([{"kind": "server_error", "count": 10000, "status": 500, "path_prefix": p} for p in sorted(pages)])
     try:
-        discovered = pipeline.discover(cfg, BACKFILL, "day-thin")
-        fetched = [pipeline.fetch_source(cfg, BACKFILL, "day-thin", d) for d in discovered]
+        fetched = [pipeline.fetch_source(cfg, hour, "hour-thin", d) for d in discovered]
     finally:
         server.set_faults([])
-    with pytest.raises(ThinBatchError, match="fetches failed"):
-        stages.extract(cfg, BACKFILL, "day-thin", fetched)
+    assert pages
+    with pytest.raises(ThinBatchError, match=f"{len(pages)} of {len(pages)} fetches failed"):
+        stages.extract(cfg, hour, "hour-thin", fetched)
     pd.testing.assert_frame_equal(before, wh.read("articles").sort_values("article_id", ignore_index=True))
