@@ -43,6 +43,17 @@ class Interval:
         fmt = "%Y%m%dT%H%M%SZ"
         return f"{self.start.strftime(fmt)}-{self.end.strftime(fmt)}"
 
+    @classmethod
+    def from_key(cls, key: str) -> "Interval":
+        """The interval whose :attr:`key` is ``key``; a clear error for anything else."""
+        fmt = "%Y%m%dT%H%M%SZ"
+        try:
+            start, end = key.split("-")
+            return cls(datetime.strptime(start, fmt).replace(tzinfo=timezone.utc),
+                       datetime.strptime(end, fmt).replace(tzinfo=timezone.utc))
+        except ValueError:
+            raise ValueError(f"{key!r} is not an interval key like 20260105T000000Z-20260106T000000Z") from None
+
     @property
     def duration(self) -> timedelta:
         return self.end - self.start

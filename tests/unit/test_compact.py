@@ -233,3 +233,17 @@ def test_a_partial_rerun_after_compaction_keeps_what_it_did_not_refresh(wh, tmp_
     assert len(after) == len(day_of_hours)
     seven = after[after["observed_at"].dt.hour == 7]
     assert dict(zip(seven["asset_id"], seven["price_usd"])) == {"bitcoin": 507.0, "ethereum": 107.0}
+
+
+def test_read_owned_names_the_interval_of_every_row_before_and_after_compaction(wh, day_of_hours):
+    before = wh.read_owned(T, [DAY], ["asset_id", "observed_at"])
+    assert len(before) == len(day_of_hours) and set(before["dt"]) == {DAY}
+    expected = {hour(h).key for h in range(24)}
+    assert set(before["interval_key"]) == expected
+    assert all(Interval.from_key(k).contains(t) for k, t in zip(before["interval_key"], before["observed_at"]))
+    compact.compact_partition(wh, T, DAY)
+    after = wh.read_owned(T, None, ["asset_id", "observed_at"])
+    key = ["interval_key", "asset_id", "observed_at"]
+    pd.testing.assert_frame_equal(before.sort_values(key, ignore_index=True), after.sort_values(key, ignore_index=True))
+    seven = wh.read_interval(T, hour(7), ["asset_id", "price_usd"])
+    assert sorted(seven["asset_id"]) == ["bitcoin", "bitcoin", "ethereum", "ethereum"] and set(seven["price_usd"]) == {107.0}

@@ -29,3 +29,12 @@ def test_key_days_and_contains():
     assert day.contains(datetime(2026, 1, 5, 23, 59, tzinfo=timezone.utc))
     assert not day.contains(datetime(2026, 1, 6, tzinfo=timezone.utc))
     assert Interval(datetime(2026, 1, 5, 23, tzinfo=timezone.utc), datetime(2026, 1, 6, 1, tzinfo=timezone.utc)).days() == ["2026-01-05", "2026-01-06"]
+
+
+def test_interval_keys_round_trip_and_bad_keys_are_named():
+    import pytest
+
+    day = Interval.for_day("2026-01-05")
+    assert Interval.from_key(day.key) == day
+    with pytest.raises(ValueError, match="'part-x' is not an interval key"):
+        Interval.from_key("part-x")

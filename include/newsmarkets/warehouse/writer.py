@@ -1,4 +1,20 @@
-"""The one warehouse writer every table goes through.
+"""The one warehouse API every table goes through: :class:`Warehouse`.
+
+Its public surface is all that code outside ``warehouse/`` may use; file
+names, partitions, compaction and the storage layer stay behind it (step 2
+of the warehouse track swaps the format underneath and keeps this surface):
+
+* reading: :meth:`~Warehouse.read` (partition and column pruning),
+  :meth:`~Warehouse.read_interval` (one run interval's slice),
+  :meth:`~Warehouse.read_owned` (rows with the interval whose slice holds
+  them), :meth:`~Warehouse.read_other_intervals`, :meth:`~Warehouse.partitions`;
+* publishing a run's slice of one table: :meth:`~Warehouse.write` (with
+  ``refreshed`` for a run that re-fetched only part of its interval);
+* the quality gate's hand-offs: :meth:`~Warehouse.stage`,
+  :meth:`~Warehouse.load_staged`, :meth:`~Warehouse.quarantine`;
+* :meth:`~Warehouse.lock` for read-modify-write across intervals, and
+  :meth:`~Warehouse.files` / :meth:`~Warehouse.table_url` for the catalog
+  and readers outside Python.
 
 Layout (Hive-partitioned Parquet, readable by any engine)::
 
@@ -138,6 +154,13 @@ def _as_evidence(spec: TableSpec, data: Batch) -> tuple[pa.Table, bool]:
         for name in text.columns[text.dtypes == object]:
             text[name] = text[name].map(lambda v: None if v is None else str(v))
         return pa.Table.from_pandas(text, preserve_index=False), False
+
+
+def _owned(data: pa.Table, partition_by: str, dt: str, files: list[str]) -> pa.Table:
+    """``data`` with its partition and the interval key of the slice each row belongs to."""
+    keys = [f[len("part-"):-len(".parquet")] for f in files]
+    return data.append_column(partition_by, pa.array([dt] * data.num_rows, pa.string())).append_column(
+        "interval_key", pa.array(keys, pa.string()))
 
 
 class Warehouse:
@@ -351,6 +374,50 @@ class Warehouse:
     def file_name(interval: Interval, file_tag: str | None = None) -> str:
         """The file an interval's rows of a partition live in (or the piece of a compacted file)."""
         return f"part-{interval.key}-{safe_name(file_tag)}.parquet" if file_tag else f"part-{interval.key}.parquet"
+
+    def read_owned(self, table: str, dts: Iterable[str] | None, columns: list[str]) -> pd.DataFrame:
+        """``columns`` of partitions ``dts`` (None: all) plus ``dt`` and ``interval_key``: the run
+        interval whose slice holds the row (what :meth:`write` for that interval replaces),
+        whether it sits in its own file or in a piece of a compacted file."""
+        spec = table_spec(table)
+        file_fields = file_schema(spec)
+        read_schema = pa.schema([file_fields.field(c) for c in columns if c != spec.partition_by])
+        prefix = f"{spec.partition_by}="
+        wanted = None if dts is None else {str(d) for d in dts}
+        for attempt in range(3):
+            try:
+                tables: list[pa.Table] = []
+                directories = sorted({posixpath.dirname(f) for f in self._files(spec, wanted)})
+                for directory in directories:
+                    dt = posixpath.basename(directory)[len(prefix):]
+                    state = compact.load_partition(self.storage, directory, heal=False)
+                    for path in state.parts:
+                        data = pq.read_table(path, columns=read_schema.names, filesystem=self.storage.arrow_fs)
+                        tables.append(_owned(data.cast(read_schema), spec.partition_by, dt, [posixpath.basename(path)] * data.num_rows))
+                    if state.compacted:
+                        data, pieces = compact.read_compacted(self.storage, state.compacted, read_schema.names)
+                        tables.append(_owned(data.cast(read_schema), spec.partition_by, dt,
+                                              [p.file for p in pieces for _ in range(p.rows)]))
+                break
+            except FileNotFoundError:
+                if attempt == 2:  # a concurrent compaction or rewrite moved files under us: list again
+                    raise
+        out_schema = pa.schema([*read_schema, pa.field(spec.partition_by, pa.string()),
+                                pa.field("interval_key", pa.string())])
+        merged = pa.concat_tables(tables) if tables else out_schema.empty_table()
+        return to_pandas(out_schema, merged)
+
+    def read_interval(self, table: str, interval: Interval, columns: list[str] | None = None) -> pd.DataFrame:
+        """The rows interval ``interval``'s last :meth:`write` published (all partitions), with ``dt``."""
+        spec = table_spec(table)
+        names = list(columns) if columns is not None else spec.data_columns
+        own = self._own_rows(spec, self.file_name(interval))
+        return to_pandas(pa.schema([spec.schema.field(c) for c in [*names, spec.partition_by]]),
+                         own.select([*names, spec.partition_by]))
+
+    def lock(self, name: str):
+        """A named lock for read-modify-write sequences across tables (a no-op on object stores)."""
+        return self.storage.lock(name)
 
     def read_other_intervals(self, table: str, interval: Interval, dts: Iterable[str],
                              columns: list[str] | None = None, *, file_tag: str | None = None) -> pd.DataFrame:
