@@ -247,3 +247,14 @@ def test_read_owned_names_the_interval_of_every_row_before_and_after_compaction(
     pd.testing.assert_frame_equal(before.sort_values(key, ignore_index=True), after.sort_values(key, ignore_index=True))
     seven = wh.read_interval(T, hour(7), ["asset_id", "price_usd"])
     assert sorted(seven["asset_id"]) == ["bitcoin", "bitcoin", "ethereum", "ethereum"] and set(seven["price_usd"]) == {107.0}
+
+
+def test_the_warehouse_compacts_closed_partitions_and_applies_retention(wh, tmp_path, day_of_hours):
+    from datetime import date
+
+    last_closed, tables = wh.compact_closed(date(2026, 1, 8), compact_after_days=2)
+    assert last_closed == "2026-01-06" and tables[T]["partitions"] == 1 and tables[T]["files_after"] == 1
+    assert [n for n in names(tmp_path) if n.endswith(".parquet")] == ["compacted.parquet"]
+    pd.testing.assert_frame_equal(table_rows(wh), day_of_hours)
+    out = wh.apply_retention(date(2026, 1, 8), raw_html_days=30, staging_hours=24, quarantine_days=None)
+    assert isinstance(out, dict)

@@ -10,12 +10,11 @@ from newsmarkets.intervals import Interval
 
 def compact_warehouse(cfg: Config, interval: Interval) -> dict:
     """Compact every table's closed partitions (``maintenance.compact_after_days`` before the interval)."""
-    from newsmarkets.warehouse.compact import closed_before, compact_closed
     from newsmarkets.warehouse.writer import Warehouse
 
     started = time.perf_counter()
-    last_closed = closed_before(interval.start.date(), cfg.maintenance.compact_after_days)
-    tables = compact_closed(Warehouse.from_config(cfg), last_closed)
+    last_closed, tables = Warehouse.from_config(cfg).compact_closed(interval.start.date(),
+                                                                    cfg.maintenance.compact_after_days)
     return {
         "last_closed_dt": last_closed,
         "partitions": sum(t["partitions"] for t in tables.values()),
@@ -29,12 +28,11 @@ def compact_warehouse(cfg: Config, interval: Interval) -> dict:
 
 def apply_retention(cfg: Config, interval: Interval) -> dict:
     """Delete raw HTML, staging leftovers (and quarantine, if configured) past their retention."""
-    from newsmarkets.warehouse import retention
     from newsmarkets.warehouse.writer import Warehouse
 
     m = cfg.maintenance
-    return retention.apply_retention(
-        Warehouse.from_config(cfg).storage, interval.start.date(), raw_html_days=m.raw_html_retention_days,
+    return Warehouse.from_config(cfg).apply_retention(
+        interval.start.date(), raw_html_days=m.raw_html_retention_days,
         staging_hours=m.staging_retention_hours, quarantine_days=m.quarantine_retention_days,
     )
 

@@ -12,6 +12,7 @@ of the warehouse track swaps the format underneath and keeps this surface):
   ``refreshed`` for a run that re-fetched only part of its interval);
 * the quality gate's hand-offs: :meth:`~Warehouse.stage`,
   :meth:`~Warehouse.load_staged`, :meth:`~Warehouse.quarantine`;
+* maintenance: :meth:`~Warehouse.compact_closed`, :meth:`~Warehouse.apply_retention`;
 * :meth:`~Warehouse.lock` for read-modify-write across intervals, and
   :meth:`~Warehouse.files` / :meth:`~Warehouse.table_url` for the catalog
   and readers outside Python.
@@ -414,6 +415,25 @@ class Warehouse:
         own = self._own_rows(spec, self.file_name(interval))
         return to_pandas(pa.schema([spec.schema.field(c) for c in [*names, spec.partition_by]]),
                          own.select([*names, spec.partition_by]))
+
+    # -- maintenance ---------------------------------------------------------------
+
+    def compact_closed(self, interval_day: date, compact_after_days: int,
+                       tables: Iterable[str] | None = None) -> tuple[str, dict]:
+        """Compact every table's partitions closed ``compact_after_days`` before ``interval_day``.
+
+        Returns the last closed ``dt`` and, per table, what was compacted (see
+        :mod:`newsmarkets.warehouse.compact`)."""
+        last_closed = compact.closed_before(interval_day, compact_after_days)
+        return last_closed, compact.compact_closed(self, last_closed, tables)
+
+    def apply_retention(self, interval_day: date, *, raw_html_days: int, staging_hours: float,
+                        quarantine_days: int | None) -> dict:
+        """Delete raw HTML, staging leftovers and (if set) quarantine past retention (see ``retention``)."""
+        from newsmarkets.warehouse import retention
+
+        return retention.apply_retention(self.storage, interval_day, raw_html_days=raw_html_days,
+                                         staging_hours=staging_hours, quarantine_days=quarantine_days)
 
     def lock(self, name: str):
         """A named lock for read-modify-write sequences across tables (a no-op on object stores)."""
