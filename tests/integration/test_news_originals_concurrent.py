@@ -20,7 +20,7 @@ from newsmarkets.intervals import Interval
 from newsmarkets.news import rawstore, stages
 from newsmarkets.news.dedup import content_hash
 from newsmarkets.news.originals import interval_rows
-from newsmarkets.news.urls import article_id
+from newsmarkets.news.urls import article_id, canonicalize_url
 from newsmarkets.news.validate import validate
 from newsmarkets.warehouse.writer import Warehouse
 
@@ -50,7 +50,7 @@ OTHER = _text(2)
 def _article(outlet: str, slug: str, published_at: datetime, body: str) -> dict:
     url = f"http://{outlet}.example/news/{slug}/"
     return {
-        "article_id": article_id(url), "url": url, "canonical_url": url, "source": outlet,
+        "article_id": article_id(url), "url": url, "canonical_url": canonicalize_url(url), "source": outlet,
         "title": f"{slug} headline", "authors": ["A. Writer"], "published_at": published_at,
         "published_at_source": "json-ld", "updated_at": None, "language": "en", "section": "markets",
         "body": body, "word_count": len(body.split()), "content_hash": content_hash(body),
@@ -79,16 +79,19 @@ def cfg(tmp_path):
     return parse_config(raw)
 
 
-def _validated(cfg, h: int, run_id: str, articles: list[dict]) -> dict:
-    """Stage an hour's candidates as extract would, then deduplicate, link and validate them."""
+def _validated(cfg, h: int, run_id: str, articles: list[dict], gone: list[dict] = ()) -> dict:
+    """Stage an hour's candidates as extract would, then deduplicate, link and validate them.
+
+    ``gone``: articles whose pages answered 410 this run."""
     wh = Warehouse.from_config(cfg)
     interval = _hour(h)
+    failures = [stages.log_row({**a, "status": 410}, run_id, interval, "http_error", "HTTP 410", None) for a in gone]
     extracted = {
         "candidates": rawstore.write_staged_frame(wh.storage, "extracted", interval, run_id, "candidates",
                                                   stages.candidates_frame(articles)),
         "fetch_log": rawstore.write_staged_frame(wh.storage, "extracted", interval, run_id, "fetch_log",
-                                                 stages.fetch_log_frame([])),
-        "urls": len(articles),
+                                                 stages.fetch_log_frame(failures)),
+        "urls": len(articles) + len(gone),
     }
     deduped = stages.deduplicate(cfg, interval, run_id, extracted)
     return validate(cfg, interval, run_id, stages.link(cfg, interval, run_id, deduped))
@@ -129,8 +132,14 @@ def test_hours_published_in_reverse_leave_one_original_and_a_stable_story_id(cfg
     dq = wh.read("dq_results")
     assert dq["is_published"].all() and set(dq["table_name"]) == {"articles", "article_assets", "fetch_log"}
 
-    # a rerun of hour 10 that no longer has the original hands the flag to the next copy
-    again = _publish(cfg, 10, "run-10b", _validated(cfg, 10, "run-10b", []))
+    # a rerun of hour 10 that fetched nothing keeps what was published (issue 20: reruns keep what they
+    # failed to re-fetch) ...
+    kept = _publish(cfg, 10, "run-10a", _validated(cfg, 10, "run-10a", []))
+    assert (kept["articles_kept"], kept["articles_removed"]) == (1, 0)
+    assert rows.equals(_story_rows(cfg))
+    # ... and one whose original's page now answers 410 removes it and hands the flag to the next copy
+    again = _publish(cfg, 10, "run-10b", _validated(cfg, 10, "run-10b", [], gone=[A]))
+    assert (again["articles_kept"], again["articles_removed"]) == (0, 1)
     rows = _story_rows(cfg)
     assert A["article_id"] not in set(rows["article_id"])
     assert rows.loc[rows["is_original"], "article_id"].tolist() == [B["article_id"]]
