@@ -66,7 +66,7 @@ def _discover_task_ms(repeats: int = 7) -> dict:
 
     from newsmarkets.config import BUNDLED_CONFIG, parse_config, rebase_replay_urls
     from newsmarkets.intervals import Interval
-    from newsmarkets.news import pipeline
+    from newsmarkets.news.ingest.discover import discover
     from newsmarkets.replay.server import ReplayServer
     from newsmarkets.replay.world import MarketWorld
 
@@ -79,7 +79,7 @@ def _discover_task_ms(repeats: int = 7) -> dict:
         cfg = parse_config(raw)
         for label, interval in (("hour (feeds)", Interval(now - timedelta(hours=3), now - timedelta(hours=2))),
                                 ("past day (sitemaps)", Interval.for_day("2026-01-05"))):
-            out[label] = _median_ms(lambda: pipeline.discover(cfg, interval, "bench"), repeats)
+            out[label] = _median_ms(lambda: discover(cfg, interval, "bench"), repeats)
     return out
 
 

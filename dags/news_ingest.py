@@ -76,7 +76,7 @@ def news_ingest():
     @task(task_display_name="Discover article URLs")
     def discover() -> list[dict]:
         """Read feeds (and sitemaps for past hours) of every source; stage the hour's URLs."""
-        from newsmarkets.news.pipeline import discover as discover_urls
+        from newsmarkets.news.ingest.discover import discover as discover_urls
         from newsmarkets.orchestration.runtime import run_context
 
         cfg, interval, run_id = run_context()
@@ -87,7 +87,7 @@ def news_ingest():
         """Fetch one source's discovered pages and keep their raw HTML."""
         from airflow.sdk import get_current_context
 
-        from newsmarkets.news.pipeline import fetch_source
+        from newsmarkets.news.ingest.fetch import fetch_source
         from newsmarkets.orchestration.runtime import run_context
 
         get_current_context()["source_name"] = discovered["source"]  # names the mapped task in the UI
@@ -99,7 +99,7 @@ def news_ingest():
         """Extract title, body and publish time of every fetched page; stage candidates and failures."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from newsmarkets.news.stages import extract as extract_pages
+        from newsmarkets.news.ingest.extract import extract as extract_pages
         from newsmarkets.orchestration.runtime import run_context
         from newsmarkets.quality.thin_batch import ThinBatchError
 
@@ -112,7 +112,7 @@ def news_ingest():
     @task(task_display_name="Deduplicate, group stories")
     def deduplicate(extracted: dict) -> dict:
         """Drop duplicate pages, group syndicated copies into stories; stage articles and fetch_log."""
-        from newsmarkets.news.stages import deduplicate as dedupe
+        from newsmarkets.news.ingest.deduplicate import deduplicate as dedupe
         from newsmarkets.orchestration.runtime import run_context
 
         cfg, interval, run_id = run_context()
@@ -121,7 +121,7 @@ def news_ingest():
     @task(task_display_name="Link assets")
     def link(deduped: dict) -> dict:
         """Link the staged articles to the assets they mention; stage article_assets."""
-        from newsmarkets.news.stages import link as link_assets
+        from newsmarkets.news.ingest.link import link as link_assets
         from newsmarkets.orchestration.runtime import run_context
 
         cfg, interval, run_id = run_context()
@@ -130,7 +130,7 @@ def news_ingest():
     @task(task_display_name="Validate (Great Expectations)", outlets=[DQ_RESULTS])
     def validate(linked: dict) -> dict:
         """Check the three staged batches against their suites; quarantine and fail on a critical failure."""
-        from newsmarkets.news.validate import validate as validate_batches
+        from newsmarkets.news.ingest.validate import validate as validate_batches
         from newsmarkets.orchestration.runtime import run_context
 
         cfg, interval, run_id = run_context()
@@ -139,7 +139,7 @@ def news_ingest():
     @task(task_display_name="Publish", outlets=[ARTICLES, ARTICLE_ASSETS, FETCH_LOG, DQ_RESULTS])
     def publish(validated: dict) -> dict:
         """Publish the validated batches (fixing is_original across intervals); delete the run's staged files."""
-        from newsmarkets.news.stages import publish as publish_batches
+        from newsmarkets.news.ingest.publish import publish as publish_batches
         from newsmarkets.orchestration.runtime import run_context
 
         cfg, interval, run_id = run_context()

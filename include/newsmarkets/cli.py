@@ -49,7 +49,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     import json
 
     from newsmarkets.config import load_config
-    from newsmarkets.news.pipeline import extract_url_or_file
+    from newsmarkets.news.one_page import extract_url_or_file
 
     record = extract_url_or_file(args.target, url=args.url, cfg=load_config(args.config))
     print(json.dumps(record, indent=2, ensure_ascii=False, default=str))

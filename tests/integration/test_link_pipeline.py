@@ -24,7 +24,7 @@ from newsmarkets.intervals import Interval
 from newsmarkets.moves import MARKET
 from newsmarkets.moves.pipeline import link_interval
 from newsmarkets.moves.recovery import recovery
-from newsmarkets.news import stages
+from newsmarkets.news.ingest.run import run_interval
 from newsmarkets.prices import pipeline as prices
 from newsmarkets.replay.server import ReplayServer
 from newsmarkets.replay.world import MarketWorld
@@ -51,7 +51,7 @@ def linked(tmp_path_factory):
             prices.publish_prices(cfg, interval, "prices", prices.fetch_history(cfg, interval, "prices"))
             day += timedelta(days=1)
         for d in DAYS:
-            stages.run_interval(cfg, Interval.for_day(d), "news")
+            run_interval(cfg, Interval.for_day(d), "news")
         result = link_interval(cfg, Interval(Interval.for_day(DAYS[0]).start, Interval.for_day(DAYS[-1]).end), "link")
         wh = Warehouse.from_config(cfg)
         yield {"cfg": cfg, "wh": wh, "result": result, "market": market, "news": server.news}

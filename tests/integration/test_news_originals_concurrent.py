@@ -17,11 +17,15 @@ import yaml
 
 from newsmarkets.config import BUNDLED_CONFIG, parse_config
 from newsmarkets.intervals import Interval
-from newsmarkets.news import rawstore, stages
+from newsmarkets.news import rawstore
 from newsmarkets.news.dedup import content_hash
-from newsmarkets.news.originals import interval_rows
+from newsmarkets.news.ingest.deduplicate import deduplicate
+from newsmarkets.news.ingest.frames import candidates_frame, fetch_log_frame, log_row
+from newsmarkets.news.ingest.link import link
+from newsmarkets.news.ingest.originals import interval_rows
+from newsmarkets.news.ingest.publish import publish
+from newsmarkets.news.ingest.validate import validate
 from newsmarkets.news.urls import article_id, canonicalize_url
-from newsmarkets.news.validate import validate
 from newsmarkets.warehouse.writer import Warehouse
 
 # Great Expectations' import and three spawned publishers take well over 10 s
@@ -85,20 +89,20 @@ def _validated(cfg, h: int, run_id: str, articles: list[dict], gone: list[dict] 
     ``gone``: articles whose pages answered 410 this run."""
     wh = Warehouse.from_config(cfg)
     interval = _hour(h)
-    failures = [stages.log_row({**a, "status": 410}, run_id, interval, "http_error", "HTTP 410", None) for a in gone]
+    failures = [log_row({**a, "status": 410}, run_id, interval, "http_error", "HTTP 410", None) for a in gone]
     extracted = {
         "candidates": rawstore.write_staged_frame(wh.storage, "extracted", interval, run_id, "candidates",
-                                                  stages.candidates_frame(articles)),
+                                                  candidates_frame(articles)),
         "fetch_log": rawstore.write_staged_frame(wh.storage, "extracted", interval, run_id, "fetch_log",
-                                                 stages.fetch_log_frame(failures)),
+                                                 fetch_log_frame(failures)),
         "urls": len(articles) + len(gone),
     }
-    deduped = stages.deduplicate(cfg, interval, run_id, extracted)
-    return validate(cfg, interval, run_id, stages.link(cfg, interval, run_id, deduped))
+    deduped = deduplicate(cfg, interval, run_id, extracted)
+    return validate(cfg, interval, run_id, link(cfg, interval, run_id, deduped))
 
 
 def _publish(cfg, h: int, run_id: str, validated: dict) -> dict:
-    return stages.publish(cfg, _hour(h), run_id, validated)
+    return publish(cfg, _hour(h), run_id, validated)
 
 
 def _story_rows(cfg) -> pd.DataFrame:

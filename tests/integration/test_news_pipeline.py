@@ -18,10 +18,18 @@ import yaml
 
 from newsmarkets.config import BUNDLED_CONFIG, ConfigError, parse_config, rebase_replay_urls
 from newsmarkets.intervals import Interval
-from newsmarkets.news import pipeline, rawstore, stages
+from newsmarkets.news import rawstore
 from newsmarkets.news.aliases import DEFAULT_COINS
+from newsmarkets.news.ingest.common import NewsIngestError
+from newsmarkets.news.ingest.deduplicate import deduplicate
+from newsmarkets.news.ingest.discover import discover, feed_covered_since, sitemap_may_touch
+from newsmarkets.news.ingest.extract import extract
+from newsmarkets.news.ingest.fetch import fetch_source
+from newsmarkets.news.ingest.link import link
+from newsmarkets.news.ingest.publish import publish
+from newsmarkets.news.ingest.validate import validate
+from newsmarkets.news.one_page import extract_url_or_file
 from newsmarkets.news.urls import article_id, canonicalize_url
-from newsmarkets.news.validate import validate
 from newsmarkets.replay.news_site import ODDITIES
 from newsmarkets.replay.server import ReplayServer
 from newsmarkets.replay.world import MarketWorld
@@ -37,16 +45,16 @@ KNOWN_COINS = {c["id"] for c in DEFAULT_COINS}
 def _run(cfg, interval: Interval, run_id: str) -> dict:
     """One interval through every step, in the DAG's order, as its tasks call them."""
     wh = Warehouse.from_config(cfg)
-    discovered = pipeline.discover(cfg, interval, run_id)
-    fetched = [pipeline.fetch_source(cfg, interval, run_id, d) for d in discovered]
+    discovered = discover(cfg, interval, run_id)
+    fetched = [fetch_source(cfg, interval, run_id, d) for d in discovered]
     # read the hand-offs now: publish deletes the run's staged files once it has published
     staged_urls = [e["url"] for d in discovered for e in rawstore.read_staged_json(wh.storage, d["staged"])["urls"]]
     fetch_results = [(b["source"], r) for b in fetched for r in rawstore.read_staged_json(wh.storage, b["staged"])["results"]]
-    extracted = stages.extract(cfg, interval, run_id, fetched)
-    deduped = stages.deduplicate(cfg, interval, run_id, extracted)
-    linked = stages.link(cfg, interval, run_id, deduped)
+    extracted = extract(cfg, interval, run_id, fetched)
+    deduped = deduplicate(cfg, interval, run_id, extracted)
+    linked = link(cfg, interval, run_id, deduped)
     validated = validate(cfg, interval, run_id, linked)
-    built = stages.publish(cfg, interval, run_id, validated)
+    built = publish(cfg, interval, run_id, validated)
     staged_files = [d["staged"] for d in discovered] + [b["staged"] for b in fetched] + [
         extracted["candidates"], extracted["fetch_log"], *(validated[t] for t in
                                                            ("articles", "article_assets", "fetch_log", "dq_results"))]
@@ -307,16 +315,16 @@ def test_extract_url_or_file_returns_the_record_and_its_assets(world, tmp_path):
     server, cfg = world["server"], world["cfg"]
     event = next(a for a in server.news.visible(NOW) if a.kind == "event" and not a.is_robots_disallowed)
     url = server.root_url + event.path
-    got = pipeline.extract_url_or_file(url, cfg=cfg)
+    got = extract_url_or_file(url, cfg=cfg)
     assert got["body"] == event.body and got["article_id"] == article_id(url)
     assert {a["asset_id"] for a in got["assets"]} == set(event.asset_ids) & KNOWN_COINS
     page = tmp_path / "page.html"
     page.write_bytes(__import__("requests").get(url).content)
-    from_file = pipeline.extract_url_or_file(str(page), url=url, cfg=cfg)
+    from_file = extract_url_or_file(str(page), url=url, cfg=cfg)
     assert from_file["body"] == event.body and from_file["published_at"] == got["published_at"]
-    with pytest.raises(pipeline.NewsIngestError, match="robots"):
+    with pytest.raises(NewsIngestError, match="robots"):
         private = next(a for a in server.news.articles if a.is_robots_disallowed)
-        pipeline.extract_url_or_file(server.root_url + private.path, cfg=cfg)
+        extract_url_or_file(server.root_url + private.path, cfg=cfg)
 
 
 # ---------------------------------------------------------------------------- pure helpers and config
@@ -324,17 +332,17 @@ def test_extract_url_or_file_returns_the_record_and_its_assets(world, tmp_path):
 def test_feed_coverage_stops_at_a_long_gap_so_pinned_items_do_not_count():
     t = datetime(2026, 1, 7, 12, tzinfo=timezone.utc)
     dates = [t, t - timedelta(hours=3), t - timedelta(hours=9), t - timedelta(days=2), None]
-    assert pipeline.feed_covered_since(dates) == t - timedelta(hours=9)
-    assert pipeline.feed_covered_since([None]) is None
+    assert feed_covered_since(dates) == t - timedelta(hours=9)
+    assert feed_covered_since([None]) is None
 
 
 def test_only_child_sitemaps_the_interval_can_touch_are_read():
     day = Interval.for_day("2026-01-05")
-    assert pipeline.sitemap_may_touch("http://x/sitemaps/2026-01-05.xml.gz", day)
-    assert pipeline.sitemap_may_touch("http://x/sitemaps/2026-01-03.xml", day)  # edits of earlier days
-    assert not pipeline.sitemap_may_touch("http://x/sitemaps/2026-01-02.xml", day)
-    assert not pipeline.sitemap_may_touch("http://x/sitemaps/2026-01-06.xml", day)
-    assert pipeline.sitemap_may_touch("http://x/sitemap-posts.xml", day)
+    assert sitemap_may_touch("http://x/sitemaps/2026-01-05.xml.gz", day)
+    assert sitemap_may_touch("http://x/sitemaps/2026-01-03.xml", day)  # edits of earlier days
+    assert not sitemap_may_touch("http://x/sitemaps/2026-01-02.xml", day)
+    assert not sitemap_may_touch("http://x/sitemaps/2026-01-06.xml", day)
+    assert sitemap_may_touch("http://x/sitemap-posts.xml", day)
 
 
 def _raw_news(**source):
@@ -491,15 +499,15 @@ def test_most_pages_failing_fails_extract_and_publishes_nothing(world):
 
     server, cfg, wh, hour = world["server"], world["cfg"], world["wh"], world["hour"]
     before = wh.read("articles").sort_values("article_id", ignore_index=True)
-    discovered = pipeline.discover(cfg, hour, "hour-thin")
+    discovered = discover(cfg, hour, "hour-thin")
     # every page answers 500 (a 503 would also slow the host down for the rest of the run); listings still answer
     pages = {urlsplit(e["url"]).path for d in discovered for e in rawstore.read_staged_json(wh.storage, d["staged"])["urls"]}
     server.set_faults([{"kind": "server_error", "count": 10000, "status": 500, "path_prefix": p} for p in sorted(pages)])
     try:
-        fetched = [pipeline.fetch_source(cfg, hour, "hour-thin", d) for d in discovered]
+        fetched = [fetch_source(cfg, hour, "hour-thin", d) for d in discovered]
     finally:
         server.set_faults([])
     assert pages
     with pytest.raises(ThinBatchError, match=f"{len(pages)} of {len(pages)} fetches failed"):
-        stages.extract(cfg, hour, "hour-thin", fetched)
+        extract(cfg, hour, "hour-thin", fetched)
     pd.testing.assert_frame_equal(before, wh.read("articles").sort_values("article_id", ignore_index=True))

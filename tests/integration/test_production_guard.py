@@ -22,9 +22,10 @@ from sitekit import LocalSite
 
 from newsmarkets.config import NewsConfig, NewsSourceConfig, parse_config
 from newsmarkets.intervals import Interval
-from newsmarkets.news import pipeline
+from newsmarkets.news.ingest import discover as discover_step
+from newsmarkets.news.ingest.common import NewsIngestError
 
-CONFIG_DIR = Path(pipeline.__file__).resolve().parents[1] / "config"
+CONFIG_DIR = Path(discover_step.__file__).resolve().parents[2] / "config"
 HOUR = Interval(datetime(2026, 1, 6, 10, tzinfo=timezone.utc), datetime(2026, 1, 6, 11, tzinfo=timezone.utc))
 PRODUCTION_CONFIGS = ("compose.yaml", "production.example.yaml")
 FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
@@ -58,8 +59,8 @@ def test_production_configs_refuse_non_public_sources(name, site, tmp_path):
         NewsSourceConfig(name="metadata", feeds=("http://169.254.169.254/latest/meta-data/",)),
     ]
     cfg = _production_config(name, tmp_path, sources)
-    with pytest.raises(pipeline.NewsIngestError) as caught:
-        pipeline.discover(cfg, HOUR, "run-1")
+    with pytest.raises(NewsIngestError) as caught:
+        discover_step.discover(cfg, HOUR, "run-1")
     message = str(caught.value)
     assert "blocked" in message and "loopback" in message, message
     assert site.hits == [], [h.path for h in site.hits]
@@ -69,5 +70,5 @@ def test_the_same_site_is_read_when_private_networks_are_allowed(site, tmp_path)
     # The control: what the production configs refuse works once the flag is on.
     cfg = _production_config("compose.yaml", tmp_path, [NewsSourceConfig(name="local", feeds=(site.url("/feed.xml"),))])
     cfg = dataclasses.replace(cfg, http=dataclasses.replace(cfg.http, allow_private_networks=True))
-    (found,) = pipeline.discover(cfg, HOUR, "run-1")
+    (found,) = discover_step.discover(cfg, HOUR, "run-1")
     assert found["urls"] == 1, found

@@ -9,8 +9,7 @@ import pytest
 
 from newsmarkets.intervals import Interval
 from newsmarkets.news import rawstore
-from newsmarkets.news.originals import OriginalsError, flag_originals, interval_of_file, story_days
-from newsmarkets.news.stages import ids_digest
+from newsmarkets.news.ingest.originals import OriginalsError, flag_originals, ids_digest, interval_of_file, story_days
 from newsmarkets.warehouse.storage import Storage
 
 T = pd.Timestamp("2026-01-05T10:00:00Z")

@@ -7,17 +7,16 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 
 from newsmarkets.intervals import Interval
-from newsmarkets.news.stages import (
+from newsmarkets.news.ingest.deduplicate import drop_duplicates
+from newsmarkets.news.ingest.frames import (
     CANDIDATE_LOG_COLUMNS,
     FETCH_LOG_COLUMNS,
-    annotate_fetch_log,
     articles_frame,
     candidates_frame,
-    drop_duplicates,
     fetch_log_frame,
     log_row,
-    refreshed_pages,
 )
+from newsmarkets.news.ingest.publish import annotate_fetch_log, refreshed_pages
 
 T = datetime(2026, 1, 5, 10, 5, tzinfo=timezone.utc)
 HOUR = Interval(T.replace(minute=0), T.replace(minute=0) + timedelta(hours=1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsmarkets.news.stages import fetch_failures
+from newsmarkets.news.ingest.extract import fetch_failures
 from newsmarkets.quality.thin_batch import ThinBatchError, check_failed_share
 
 

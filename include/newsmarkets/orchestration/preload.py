@@ -26,10 +26,14 @@ from typing import Sequence
 PRELOAD_ENV = "NEWSMARKETS_PRELOAD"  # "0" turns it off
 TASK_MODULES = (
     "newsmarkets.prices.pipeline",
-    "newsmarkets.news.pipeline",
-    "newsmarkets.news.stages",
-    "newsmarkets.news.validate",
-    "newsmarkets.news.originals",
+    "newsmarkets.news.ingest.discover",
+    "newsmarkets.news.ingest.fetch",
+    "newsmarkets.news.ingest.extract",
+    "newsmarkets.news.ingest.deduplicate",
+    "newsmarkets.news.ingest.link",
+    "newsmarkets.news.ingest.validate",
+    "newsmarkets.news.ingest.publish",
+    "newsmarkets.news.ingest.originals",
     "newsmarkets.news.extract",
     "newsmarkets.news.dedup",
     "newsmarkets.news.link",

@@ -1,13 +1,6 @@
-"""The first news batches the ``news_ingest`` DAG runs: discover, fetch per source.
+"""The discover step of news_ingest: each source's article URLs dated in the run's interval.
 
-Each function takes the run's data interval and returns small JSON-able
-metadata for XCom; the data itself moves through staged files in the
-warehouse (see :mod:`newsmarkets.news.rawstore`), so a retried step re-reads
-what the earlier step found instead of asking the sites again. The steps
-after fetching (extract, deduplicate, link, validate, publish) are in
-:mod:`newsmarkets.news.stages` and :mod:`newsmarkets.news.validate`.
-
-Discovery. Every source's feeds are read first. A feed is a recent window,
+Every source's feeds are read first. A feed is a recent window,
 so when it does not reach back to ``interval.start`` (its oldest item of
 the contiguous run of recent items is later than the start, or it could not
 be read) the source's sitemaps are read too: the index, then only the child
@@ -19,12 +12,8 @@ else ``lastmod``: an edited article without a news sitemap is discovered in
 the interval of its last edit, yet published in its own ``published_at``
 partition). URLs whose date lies in the interval are kept, de-duplicated by
 canonical URL. Everything goes through :class:`PoliteFetcher` (robots,
-rate limits, address guard), never an unguarded client.
-
-Fetching. ``fetch_log.dt`` is the UTC date of the attempt's ``fetched_at``.
-Pages seen before are fetched conditionally (If-None-Match /
-If-Modified-Since from ``_raw_html/_validators/``); a 304 rebuilds the
-article from the raw HTML kept then, and its fetch_log row says status 304.
+rate limits, address guard), never an unguarded client. Parsing the feeds
+and sitemaps themselves is :mod:`newsmarkets.news.discover`'s job.
 """
 
 from __future__ import annotations
@@ -33,14 +22,14 @@ import logging
 import posixpath
 import re
 import time
-from collections import Counter
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Iterable
 
 from newsmarkets.config import Config, NewsSourceConfig
-from newsmarkets.intervals import Interval, as_utc
+from newsmarkets.intervals import Interval
 from newsmarkets.news import rawstore
 from newsmarkets.news.discover import DiscoveredUrl, DiscoveryError, parse_feed, parse_sitemap
+from newsmarkets.news.ingest.common import NewsIngestError, open_warehouse, polite_fetcher
 from newsmarkets.news.urls import UrlError, article_id, canonicalize_url
 
 log = logging.getLogger("newsmarkets.news")
@@ -53,38 +42,7 @@ FEED_MAX_GAP = timedelta(hours=12)
 SITEMAP_LOOKBACK_DAYS = 2
 MAX_SITEMAP_FETCHES = 60  # per source and run; politeness over completeness
 MAX_SITEMAP_DEPTH = 2  # index -> index -> urlset
-MAX_FETCH_WORKERS = 4
 _NAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-
-
-class NewsIngestError(RuntimeError):
-    """A news batch cannot go on (nothing readable at all, a target that cannot be fetched)."""
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _warehouse(cfg: Config):
-    from newsmarkets.warehouse.writer import Warehouse
-
-    return Warehouse.from_config(cfg)
-
-
-def _fetcher(cfg: Config, source: NewsSourceConfig | None, conditional: dict | None = None):
-    from newsmarkets.news.fetch import PoliteFetcher
-
-    news = cfg.news
-    return PoliteFetcher(
-        conditional=conditional,
-        user_agent=news.user_agent or cfg.http.user_agent,
-        allowed_domains=source.domains if source is not None else None,
-        allow_private_networks=cfg.http.allow_private_networks,
-        per_domain_rps=news.per_domain_rps,
-        per_domain_concurrency=news.per_domain_concurrency,
-        timeout_s=news.timeout_s,
-        max_bytes=news.max_bytes,
-    )
 
 
 # ----------------------------------------------------------------------------- discovery (pure parts)
@@ -197,7 +155,7 @@ def _discover_source(cfg: Config, source: NewsSourceConfig, interval: Interval) 
     listings: list[DiscoveredUrl] = []
     feeds_read = 0
     covered_since: datetime | None = None
-    with _fetcher(cfg, source) as fetcher:
+    with polite_fetcher(cfg, source) as fetcher:
         for url in source.feeds:
             data = _read_listing(fetcher, url, errors)
             if data is None:
@@ -238,7 +196,7 @@ def discover(cfg: Config, interval: Interval, run_id: str) -> list[dict]:
     if not cfg.news.sources:
         log.warning("news.sources is empty: nothing to discover")
         return []
-    wh = _warehouse(cfg)
+    wh = open_warehouse(cfg)
     out, all_failed = [], True
     for source in cfg.news.sources:
         started = time.perf_counter()
@@ -261,108 +219,4 @@ def discover(cfg: Config, interval: Interval, run_id: str) -> list[dict]:
             f"discover {interval}: no feed or sitemap of any source could be read: "
             + "; ".join(e for o in out for e in o["errors"][:3])
         )
-    return out
-
-
-# ----------------------------------------------------------------------------- fetching
-
-def fetch_source(cfg: Config, interval: Interval, run_id: str, discovered: dict) -> dict:
-    """Fetch one source's discovered URLs politely, keep raw HTML, stage the results."""
-    source = cfg.news.source(discovered["source"])
-    wh = _warehouse(cfg)
-    doc = rawstore.read_staged_json(wh.storage, discovered["staged"])
-    entries = doc["urls"]
-    started = time.perf_counter()
-    # Pages fetched before are asked for with If-None-Match / If-Modified-Since;
-    # a 304 reuses the raw HTML we kept, so the site sends nothing twice.
-    known = {e["url"]: rawstore.read_validators(wh.storage, source.name, e["page_id"]) for e in entries}
-    known = {url: doc for url, doc in known.items() if doc is not None}
-    conditional = {url: (doc.get("etag"), doc.get("last_modified")) for url, doc in known.items()}
-    with _fetcher(cfg, source, conditional) as fetcher:
-        results = fetcher.fetch_many([e["url"] for e in entries], max_workers=MAX_FETCH_WORKERS)
-    rows = []
-    for entry, result in zip(entries, results):
-        fetched_at = as_utc(result.fetched_at)
-        raw_path, outcome, final_url, is_not_modified = None, result.outcome, result.final_url, False
-        if result.outcome == "fetched" and result.html is not None:
-            raw_path = rawstore.write_raw_html(wh.storage, fetched_at, source.name, entry["page_id"], result.html)
-            if result.etag or result.last_modified:
-                rawstore.write_validators(wh.storage, source.name, entry["page_id"], etag=result.etag,
-                                          last_modified=result.last_modified, raw_path=raw_path,
-                                          final_url=result.final_url)
-        elif result.outcome == "not_modified" and entry["url"] in known:
-            doc = known[entry["url"]]
-            raw_path, outcome, is_not_modified = doc["raw_path"], "fetched", True
-            final_url = doc.get("final_url") or result.final_url
-        rows.append({
-            **entry,
-            "final_url": final_url,
-            "is_not_modified": is_not_modified,
-            "outcome": outcome,
-            "status": result.status,
-            "reason": result.reason or None,
-            "attempts": result.attempts,
-            "fetched_at": fetched_at.isoformat(),
-            "content_type": result.content_type,
-            "raw_path": raw_path,
-        })
-    outcomes = Counter("not_modified" if r["is_not_modified"] else r["outcome"] for r in rows)
-    staged = rawstore.write_staged_json(
-        wh.storage, "fetched", interval, run_id, source.name,
-        {"source": source.name, "run_id": run_id, "results": rows},
-    )
-    log.info("fetch %s %s: %s", source.name, interval, dict(sorted(outcomes.items())))
-    return {"source": source.name, "staged": staged, "urls": len(rows), "outcomes": dict(sorted(outcomes.items())),
-            "fetch_s": round(time.perf_counter() - started, 3)}
-
-
-# ----------------------------------------------------------------------------- one page, for the CLI
-
-def extract_url_or_file(target: str, *, url: str | None = None, cfg: Config) -> dict:
-    """Extract one article from a URL (fetched politely) or a local HTML file.
-
-    ``url`` is the page's address when ``target`` is a file (for relative
-    links and the canonical URL). The source timezone is that of the
-    configured source whose domains include the page's host, else UTC.
-    Returns the :class:`ArticleRecord` dict plus ``article_id``,
-    ``content_hash`` and ``assets`` (the linked assets).
-    """
-    from urllib.parse import urlsplit
-
-    from newsmarkets.news.dedup import content_hash
-    from newsmarkets.news.extract import extract_article
-    from newsmarkets.news.link import link_article
-    from newsmarkets.news.stages import asset_dictionary
-
-    fetched_at = None
-    if re.match(r"^https?://", target, re.I):
-        with _fetcher(cfg, None) as fetcher:
-            result = fetcher.fetch(target)
-        if result.outcome != "fetched" or result.html is None:
-            raise NewsIngestError(f"{target}: cannot fetch the page: {result.outcome} ({result.reason or result.status})")
-        html, page_url, fetched_at = result.html, result.final_url, as_utc(result.fetched_at)
-    else:
-        try:
-            with open(target, "rb") as handle:
-                html = handle.read()
-        except OSError as exc:
-            raise NewsIngestError(f"{target}: cannot read the file ({exc.strerror or exc})") from None
-        page_url = url
-    host = urlsplit(page_url).hostname if page_url else None
-    tz = next((s.timezone for s in cfg.news.sources if host and host in s.domains), "UTC")
-    record = extract_article(html, page_url, fetched_at=fetched_at, source_timezone=tz, min_words=cfg.news.min_words)
-    out: dict[str, Any] = record.to_dict()
-    canonical = None
-    if page_url or record.canonical_url:
-        try:
-            canonical = canonicalize_url(page_url or record.canonical_url, canonical_hint=record.canonical_url)
-        except UrlError:
-            canonical = None
-    out["canonical_url"] = canonical or record.canonical_url
-    out["article_id"] = article_id(canonical) if canonical else None
-    out["content_hash"] = content_hash(record.body)
-    out["assets"] = [
-        {"asset_id": m.asset_id, "mentions": m.mentions, "in_title": m.in_title, "matched_terms": list(m.matched_terms)}
-        for m in link_article(record.title, record.body, asset_dictionary(cfg))
-    ]
     return out

@@ -48,6 +48,7 @@ puts the row wherever the writer keeps the interval's rows. Anything that
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import posixpath
 import re
@@ -57,10 +58,10 @@ from typing import Iterable
 import pandas as pd
 
 from newsmarkets.intervals import Interval
+from newsmarkets.news.ingest.common import ARTICLES
 
 log = logging.getLogger("newsmarkets.news")
 
-ARTICLES = "articles"
 COMPACTED_FILE = "compacted.parquet"  # newsmarkets.warehouse.compact's partition file
 STORIES_LOCK = "articles-stories"
 STORY_LOOKBACK = timedelta(days=3)  # dedup.MAX_GAP: copies further apart are never one story
@@ -103,6 +104,12 @@ def flag_originals(rows: pd.DataFrame) -> pd.Series:
     order = rows.sort_values(["story_id", "published_at", "article_id", "file"], kind="mergesort")
     first = ~order["story_id"].duplicated()
     return first.reindex(rows.index).astype(bool)
+
+
+def ids_digest(article_ids) -> str:
+    """A short fingerprint of a set of article ids: tells publish whether the neighbourhood changed."""
+    text = "\n".join(sorted({str(a) for a in article_ids}))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 # ----------------------------------------------------------------------------- reading
@@ -211,8 +218,6 @@ def publish_articles(wh, articles: pd.DataFrame, interval: Interval, *,
     of other intervals whose flag changed), ``intervals_rewritten``, and the
     ``kept`` / ``removed`` published rows (article_id, canonical_url) as frames.
     """
-    from newsmarkets.news.stages import ids_digest
-
     articles = articles.copy()
     articles["published_at"] = pd.to_datetime(articles["published_at"], utc=True)
     seen_days = list(neighbour_days or [])

@@ -18,8 +18,14 @@ import pandas as pd
 
 from newsmarkets.config import Config
 from newsmarkets.intervals import Interval
-from newsmarkets.news.pipeline import _warehouse
-from newsmarkets.news.stages import ARTICLE_ASSETS, ARTICLES, DQ_RESULTS, FETCH_LOG, PUBLISHED_TABLES
+from newsmarkets.news.ingest.common import (
+    ARTICLE_ASSETS,
+    ARTICLES,
+    DQ_RESULTS,
+    FETCH_LOG,
+    PUBLISHED_TABLES,
+    open_warehouse,
+)
 
 log = logging.getLogger("newsmarkets.news")
 
@@ -27,7 +33,7 @@ log = logging.getLogger("newsmarkets.news")
 def validate(cfg: Config, interval: Interval, run_id: str, linked: dict) -> dict:
     """Validate the staged ``articles``, ``article_assets`` and ``fetch_log`` batches; stage their dq rows.
 
-    ``linked`` is :func:`newsmarkets.news.stages.link`'s result; the return
+    ``linked`` is :func:`newsmarkets.news.ingest.link.link`'s result; the return
     value is the same plus ``dq_results`` (staged rows) and ``warnings``.
     """
     from newsmarkets.quality.gate import QualityGateError, validate_frame
@@ -35,7 +41,7 @@ def validate(cfg: Config, interval: Interval, run_id: str, linked: dict) -> dict
     from newsmarkets.quality.suites import article_assets_suite, articles_suite, fetch_log_suite
 
     started = time.perf_counter()
-    wh = _warehouse(cfg)
+    wh = open_warehouse(cfg)
     suites = {
         ARTICLES: articles_suite(min_words=cfg.news.min_words),
         ARTICLE_ASSETS: article_assets_suite(),
