@@ -46,13 +46,11 @@ def _assets() -> list[str]:
 
 
 def _write_price_days(root: str, days: list[date]) -> int:
-    """One 5-minute partition per day, written straight into the warehouse layout."""
+    """One 5-minute partition per day, published through the warehouse API as a day's run would."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from newsmarkets.intervals import Interval
-    from newsmarkets.warehouse.conform import file_schema
-    from newsmarkets.warehouse.schemas import PRICE_SNAPSHOTS
+    from newsmarkets.warehouse.writer import Warehouse
 
     assets = _assets()
     n = len(assets)
@@ -69,8 +67,6 @@ def _write_price_days(root: str, days: list[date]) -> int:
         price = (level[:, None] * walk).ravel()
         ts = np.tile((start + STEP_S * np.arange(steps)) * 1_000_000, n)
         observed = pa.array(ts, pa.timestamp("us", tz="UTC"))
-        interval = Interval.for_day(day)
-        schema = file_schema(PRICE_SNAPSHOTS, interval=interval.key)
         ids = np.repeat(np.array(assets, dtype=object), steps)
         table = pa.table({
             "asset_id": pa.array(ids, pa.string()),
@@ -84,11 +80,8 @@ def _write_price_days(root: str, days: list[date]) -> int:
             "snapshot_at": observed,
             "source": pa.array(["markets"] * len(price), pa.string()),
             "ingested_at": observed,
-        }, schema=schema)
-        folder = Path(root) / "price_snapshots" / f"dt={day.isoformat()}"
-        folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, folder / f"part-{interval.key}.parquet", compression="zstd")
-        rows += table.num_rows
+        })
+        rows += Warehouse(root).write("price_snapshots", table, Interval.for_day(day)).rows_written
     return rows
 
 

@@ -41,7 +41,7 @@ def _file_counts(warehouse, table: str, last_closed: str) -> dict[str, int]:
 
 
 def test_maintenance_compacts_builds_docs_and_applies_retention(env, warehouse):
-    from newsmarkets.news import rawstore
+    from newsmarkets.warehouse import rawstore
     from newsmarkets.quality.datadocs import docs_root, unsafe_html
 
     first, last = env.window.start, env.window.last_day
@@ -58,7 +58,7 @@ def test_maintenance_compacts_builds_docs_and_applies_retention(env, warehouse):
     assert set(states.values()) == {"success"}, states
 
     # Retention targets: a raw page from long before the world, a staging folder untouched for two days.
-    old_page = rawstore.write_raw_html(warehouse.storage, datetime(2025, 6, 1, tzinfo=timezone.utc), "coinwire",
+    old_page = rawstore.write_raw_html(warehouse, datetime(2025, 6, 1, tzinfo=timezone.utc), "coinwire",
                                        "old-page", "<html>old</html>")
     stale = warehouse.storage.path("_staging", "news_discovered", "20250601T000000Z-20250601T010000Z")
     os.makedirs(stale, exist_ok=True)

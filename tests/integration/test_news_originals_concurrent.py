@@ -17,7 +17,6 @@ import yaml
 
 from newsmarkets.config import BUNDLED_CONFIG, parse_config
 from newsmarkets.intervals import Interval
-from newsmarkets.news import rawstore
 from newsmarkets.news.dedup import content_hash
 from newsmarkets.news.ingest.deduplicate import deduplicate
 from newsmarkets.news.ingest.frames import candidates_frame, fetch_log_frame, log_row
@@ -26,6 +25,7 @@ from newsmarkets.news.ingest.originals import interval_rows
 from newsmarkets.news.ingest.publish import publish
 from newsmarkets.news.ingest.validate import validate
 from newsmarkets.news.urls import article_id, canonicalize_url
+from newsmarkets.warehouse import rawstore
 from newsmarkets.warehouse.writer import Warehouse
 
 # Great Expectations' import and three spawned publishers take well over 10 s
@@ -91,9 +91,9 @@ def _validated(cfg, h: int, run_id: str, articles: list[dict], gone: list[dict] 
     interval = _hour(h)
     failures = [log_row({**a, "status": 410}, run_id, interval, "http_error", "HTTP 410", None) for a in gone]
     extracted = {
-        "candidates": rawstore.write_staged_frame(wh.storage, "extracted", interval, run_id, "candidates",
+        "candidates": rawstore.write_staged_frame(wh, "extracted", interval, run_id, "candidates",
                                                   candidates_frame(articles)),
-        "fetch_log": rawstore.write_staged_frame(wh.storage, "extracted", interval, run_id, "fetch_log",
+        "fetch_log": rawstore.write_staged_frame(wh, "extracted", interval, run_id, "fetch_log",
                                                  fetch_log_frame(failures)),
         "urls": len(articles) + len(gone),
     }

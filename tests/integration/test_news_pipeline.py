@@ -18,7 +18,6 @@ import yaml
 
 from newsmarkets.config import BUNDLED_CONFIG, ConfigError, parse_config, rebase_replay_urls
 from newsmarkets.intervals import Interval
-from newsmarkets.news import rawstore
 from newsmarkets.news.aliases import DEFAULT_COINS
 from newsmarkets.news.ingest.common import NewsIngestError
 from newsmarkets.news.ingest.deduplicate import deduplicate
@@ -33,6 +32,7 @@ from newsmarkets.news.urls import article_id, canonicalize_url
 from newsmarkets.replay.news_site import ODDITIES
 from newsmarkets.replay.server import ReplayServer
 from newsmarkets.replay.world import MarketWorld
+from newsmarkets.warehouse import rawstore
 from newsmarkets.warehouse.writer import Warehouse
 
 NOW = datetime(2026, 1, 7, 12, 0, tzinfo=timezone.utc)
@@ -48,8 +48,8 @@ def _run(cfg, interval: Interval, run_id: str) -> dict:
     discovered = discover(cfg, interval, run_id)
     fetched = [fetch_source(cfg, interval, run_id, d) for d in discovered]
     # read the hand-offs now: publish deletes the run's staged files once it has published
-    staged_urls = [e["url"] for d in discovered for e in rawstore.read_staged_json(wh.storage, d["staged"])["urls"]]
-    fetch_results = [(b["source"], r) for b in fetched for r in rawstore.read_staged_json(wh.storage, b["staged"])["results"]]
+    staged_urls = [e["url"] for d in discovered for e in rawstore.read_staged_json(wh, d["staged"])["urls"]]
+    fetch_results = [(b["source"], r) for b in fetched for r in rawstore.read_staged_json(wh, b["staged"])["results"]]
     extracted = extract(cfg, interval, run_id, fetched)
     deduped = deduplicate(cfg, interval, run_id, extracted)
     linked = link(cfg, interval, run_id, deduped)
@@ -270,7 +270,7 @@ def test_raw_html_is_kept_compressed_by_fetch_date_for_re_extraction(world):
         day = datetime.fromisoformat(row["fetched_at"]).strftime("%Y-%m-%d")
         assert f"/_raw_html/dt={day}/{source}/" in row["raw_path"]
         assert row["raw_path"].endswith(f"{row['page_id']}.html.gz")
-        assert "<html" in rawstore.read_raw_html(wh.storage, row["raw_path"]).lower()
+        assert "<html" in rawstore.read_raw_html(wh, row["raw_path"]).lower()
 
 
 def test_rerunning_an_interval_changes_nothing(world):
@@ -501,7 +501,7 @@ def test_most_pages_failing_fails_extract_and_publishes_nothing(world):
     before = wh.read("articles").sort_values("article_id", ignore_index=True)
     discovered = discover(cfg, hour, "hour-thin")
     # every page answers 500 (a 503 would also slow the host down for the rest of the run); listings still answer
-    pages = {urlsplit(e["url"]).path for d in discovered for e in rawstore.read_staged_json(wh.storage, d["staged"])["urls"]}
+    pages = {urlsplit(e["url"]).path for d in discovered for e in rawstore.read_staged_json(wh, d["staged"])["urls"]}
     server.set_faults([{"kind": "server_error", "count": 10000, "status": 500, "path_prefix": p} for p in sorted(pages)])
     try:
         fetched = [fetch_source(cfg, hour, "hour-thin", d) for d in discovered]

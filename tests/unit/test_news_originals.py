@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 
 from newsmarkets.intervals import Interval
-from newsmarkets.news import rawstore
-from newsmarkets.news.ingest.originals import OriginalsError, flag_originals, ids_digest, interval_of_file, story_days
-from newsmarkets.warehouse.storage import Storage
+from newsmarkets.news.ingest.originals import flag_originals, ids_digest, story_days
+from newsmarkets.warehouse import rawstore
+from newsmarkets.warehouse.writer import Warehouse
 
 T = pd.Timestamp("2026-01-05T10:00:00Z")
 
 
 def _rows(*rows):
-    return pd.DataFrame(rows, columns=["story_id", "published_at", "article_id", "file"])
+    return pd.DataFrame(rows, columns=["story_id", "published_at", "article_id", "slice"])
 
 
 def test_the_earliest_copy_of_each_story_is_the_original():
@@ -29,24 +29,12 @@ def test_the_earliest_copy_of_each_story_is_the_original():
     assert flag_originals(rows).tolist() == [False, True, False, True]
 
 
-def test_ties_go_to_the_smaller_article_id_then_the_file():
+def test_ties_go_to_the_smaller_article_id_then_the_slice():
     rows = _rows(("s", T, "b", "f1"), ("s", T, "a", "f2"), ("t", T, "x", "f9"), ("t", T, "x", "f1"))
     flags = flag_originals(rows.set_axis([10, 11, 12, 13]))
     assert flags.tolist() == [False, True, False, True]
     assert list(flags.index) == [10, 11, 12, 13]
     assert flag_originals(rows.iloc[:0]).empty
-
-
-def test_the_file_name_says_which_interval_owns_it():
-    path = "/wh/articles/dt=2026-01-05/part-20260105T100000Z-20260105T110000Z.parquet"
-    assert interval_of_file(path) == Interval(datetime(2026, 1, 5, 10, tzinfo=timezone.utc),
-                                              datetime(2026, 1, 5, 11, tzinfo=timezone.utc))
-    assert interval_of_file("s3://b/articles/dt=2026-01-05/part-20260105T000000Z-20260106T000000Z.parquet") \
-        == Interval.for_day("2026-01-05")
-    for name in ("part-20260105T100000Z-20260105T110000Z-dq.parquet", "compacted-2026-01-05.parquet",
-                 "part-20260105T110000Z-20260105T100000Z.parquet"):
-        with pytest.raises((OriginalsError, ValueError), match="part-|not after"):
-            interval_of_file(f"/wh/articles/dt=2026-01-05/{name}")
 
 
 def test_story_days_cover_the_lookback_on_both_sides():
@@ -61,20 +49,20 @@ def test_ids_digest_ignores_order_and_repeats():
 
 
 def test_staged_frames_round_trip_and_a_runs_hand_offs_are_removed(tmp_path):
-    storage = Storage(str(tmp_path / "wh"))
+    wh = Warehouse(str(tmp_path / "wh"))
     hour = Interval(datetime(2026, 1, 5, 10, tzinfo=timezone.utc), datetime(2026, 1, 5, 11, tzinfo=timezone.utc))
     frame = pd.DataFrame({"article_id": ["a", "b"], "published_at": pd.to_datetime([T, T], utc=True),
                           "authors": [["x", "y"], []], "status": pd.array([200, None], dtype="Int64")})
-    path = rawstore.write_staged_frame(storage, "extracted", hour, "run 1", "candidates", frame)
-    again = rawstore.read_staged_frame(storage, path)
+    path = rawstore.write_staged_frame(wh, "extracted", hour, "run 1", "candidates", frame)
+    again = rawstore.read_staged_frame(wh, path)
     pd.testing.assert_frame_equal(again.assign(authors=again["authors"].map(list)), frame)
-    other = rawstore.write_staged_json(storage, "extracted", hour, "run-2", "x", {"k": 1})
-    removed = rawstore.remove_staged_run(storage, ["extracted", "fetched"], hour, "run 1")
+    other = rawstore.write_staged_json(wh, "extracted", hour, "run-2", "x", {"k": 1})
+    removed = rawstore.remove_staged_run(wh, ["extracted", "fetched"], hour, "run 1")
     assert len(removed) == 1
-    folder = rawstore.staged_run_dir(storage, "extracted", hour, "run 1")
-    assert path.startswith(folder + "/") and not storage.fs.exists(folder)
-    assert rawstore.read_staged_json(storage, other) == {"k": 1}  # another run's hand-offs stay
+    folder = rawstore._staged_run_dir(wh.storage, "extracted", hour, "run 1")
+    assert path.startswith(folder + "/") and not wh.storage.fs.exists(folder)
+    assert rawstore.read_staged_json(wh, other) == {"k": 1}  # another run's hand-offs stay
     with pytest.raises(rawstore.RawStoreError, match="missing"):
-        rawstore.read_staged_frame(storage, path)
+        rawstore.read_staged_frame(wh, path)
     with pytest.raises(rawstore.RawStoreError, match="not a staged file"):
-        rawstore.read_staged_frame(storage, str(tmp_path / "elsewhere.parquet"))
+        rawstore.read_staged_frame(wh, str(tmp_path / "elsewhere.parquet"))

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from newsmarkets.intervals import Interval
-from newsmarkets.news import rawstore
+from newsmarkets.warehouse import rawstore
 from newsmarkets.warehouse.retention import apply_retention, expire_quarantine, expire_raw_html, expire_staging
 from newsmarkets.warehouse.writer import Warehouse
 
@@ -22,11 +22,11 @@ def fill(wh: Warehouse) -> None:
     for day in DAYS:
         fetched = datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc)
         page = f"p{day.day}"
-        path = rawstore.write_raw_html(wh.storage, fetched, "coinwire", page, "<html><body>x</body></html>")
-        rawstore.write_validators(wh.storage, "coinwire", page, etag=f'"{page}"', last_modified=None,
+        path = rawstore.write_raw_html(wh, fetched, "coinwire", page, "<html><body>x</body></html>")
+        rawstore.write_validators(wh, "coinwire", page, etag=f'"{page}"', last_modified=None,
                                   raw_path=path, final_url=None)
     interval = Interval.for_day("2026-01-10")
-    rawstore.write_staged_json(wh.storage, "discovered", interval, "run-1", "coinwire", {"urls": []})
+    rawstore.write_staged_json(wh, "discovered", interval, "run-1", "coinwire", {"urls": []})
     wh.stage("price_snapshots", pd.DataFrame(), interval, "run-1")
     wh.quarantine("price_snapshots", pd.DataFrame({"asset_id": ["x"]}), interval, "run-1", {"why": "test"})
 
@@ -47,8 +47,8 @@ def test_raw_html_older_than_the_retention_goes_with_its_validators(wh):
     out = expire_raw_html(wh.storage, date(2026, 1, 10), 3)
     assert out["partitions"] == [d.isoformat() for d in DAYS[:6]] and out["files"] == 6 and out["validators"] == 6
     assert raw_days(wh) == ["2026-01-07", "2026-01-08", "2026-01-09", "2026-01-10"]
-    assert rawstore.read_validators(wh.storage, "coinwire", "p7")["etag"] == '"p7"'
-    assert not wh.storage.fs.exists(rawstore.validators_path(wh.storage, "coinwire", "p6"))
+    assert rawstore.read_validators(wh, "coinwire", "p7")["etag"] == '"p7"'
+    assert not wh.storage.fs.exists(rawstore._validators_path(wh.storage, "coinwire", "p6"))
     # Dated by the run's interval, not the clock: an old backfill deletes nothing newer than its own window.
     assert expire_raw_html(wh.storage, date(2026, 1, 10), 3)["partitions"] == []
     with pytest.raises(ValueError, match="raw_html_retention_days"):

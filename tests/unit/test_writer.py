@@ -298,6 +298,22 @@ def test_stage_and_load_round_trip_keeping_what_the_quality_gate_must_see(wh, tm
         wh.load_staged(T, str(tmp_path / "_staging" / "elsewhere.parquet"))
 
 
+def test_published_batches_are_discarded_once_and_their_folders_with_them(wh, tmp_path):
+    first = wh.stage(T, snapshots([1]), DAY, "run-1")
+    second = wh.stage(T, snapshots([2]), DAY, "run-2")
+    assert wh.is_staged(first) and wh.is_staged(second)
+    assert wh.discard_staged([first]) == 1
+    assert not wh.is_staged(first) and wh.is_staged(second)  # another run's batch stays
+    assert wh.discard_staged([first, second]) == 1  # a retried cleanup counts only what was there
+    assert not (tmp_path / "_staging" / T / DAY.key).exists()
+    outside = tmp_path / "prices.parquet"
+    outside.write_bytes(b"x")
+    assert not wh.is_staged(str(outside))
+    with pytest.raises(ValueError, match="not a staged batch"):
+        wh.discard_staged([str(outside)])
+    assert outside.exists()
+
+
 def test_quarantine_keeps_data_and_report_even_when_data_breaks_the_schema(wh, tmp_path):
     report = {"success": False, "failed": ["expect_column_values_to_be_between(price_usd)"],
               "observed": np.float64(np.nan), "at": datetime(2026, 1, 5, tzinfo=timezone.utc), "rows": np.int64(3)}

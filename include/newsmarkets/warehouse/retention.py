@@ -29,7 +29,7 @@ import re
 import time
 from datetime import date, timedelta
 
-from newsmarkets.news.rawstore import RAW_HTML_DIR, STAGING_DIR
+from newsmarkets.warehouse.rawstore import RAW_HTML_DIR, STAGING_DIR
 from newsmarkets.warehouse.storage import Storage, modified_at
 from newsmarkets.warehouse.writer import QUARANTINE_DIR
 

@@ -141,6 +141,14 @@ class Storage:
         except FileNotFoundError:
             return {}
 
+    def remove_empty_folder(self, folder: str) -> None:
+        """Drop ``folder`` if it is empty, locally (object stores have no empty folders)."""
+        if self.is_local:
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass  # not empty (another run's files) or already gone
+
     def remove_tree(self, path: str) -> None:
         """Delete ``path`` and everything under it (a folder locally, a prefix on object stores)."""
         if not self.fs.exists(path):

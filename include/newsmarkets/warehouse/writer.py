@@ -11,7 +11,10 @@ of the warehouse track swaps the format underneath and keeps this surface):
 * publishing a run's slice of one table: :meth:`~Warehouse.write` (with
   ``refreshed`` for a run that re-fetched only part of its interval);
 * the quality gate's hand-offs: :meth:`~Warehouse.stage`,
-  :meth:`~Warehouse.load_staged`, :meth:`~Warehouse.quarantine`;
+  :meth:`~Warehouse.load_staged`, :meth:`~Warehouse.is_staged`,
+  :meth:`~Warehouse.discard_staged`, :meth:`~Warehouse.quarantine`; raw
+  pages and the news steps' hand-offs through :mod:`newsmarkets.warehouse.rawstore`
+  (functions that take a :class:`Warehouse`);
 * maintenance: :meth:`~Warehouse.compact_closed`, :meth:`~Warehouse.apply_retention`;
 * :meth:`~Warehouse.lock` for read-modify-write across intervals, and
   :meth:`~Warehouse.files` / :meth:`~Warehouse.table_url` for the catalog
@@ -82,6 +85,7 @@ from newsmarkets.warehouse.conform import (
     to_pandas,
 )
 from newsmarkets.warehouse import compact
+from newsmarkets.warehouse.rawstore import STAGING_DIR
 from newsmarkets.warehouse.schemas import TableSpec, table_spec
 from newsmarkets.warehouse.storage import Storage, safe_name, storage_options_from_env
 
@@ -90,7 +94,6 @@ __all__ = ["Warehouse", "WriteResult", "SchemaError", "Refreshed"]
 # Big enough for efficient scans, small enough that a day of one table is a
 # handful of row groups readers can skip by statistics.
 DEFAULT_ROW_GROUP_ROWS = 128 * 1024
-STAGING_DIR = "_staging"
 QUARANTINE_DIR = "_quarantine"
 
 
@@ -388,7 +391,8 @@ class Warehouse:
         for attempt in range(3):
             try:
                 tables: list[pa.Table] = []
-                directories = sorted({posixpath.dirname(f) for f in self._files(spec, wanted)})
+                files = self._files(spec, wanted) if wanted != set() else []
+                directories = sorted({posixpath.dirname(f) for f in files})
                 for directory in directories:
                     dt = posixpath.basename(directory)[len(prefix):]
                     state = compact.load_partition(self.storage, directory, heal=False)
@@ -499,6 +503,23 @@ class Warehouse:
         with self.storage.fs.open(self.storage.to_path(path), "rb") as handle:
             staged = pq.read_table(handle, schema=schema)
         return to_pandas(schema, staged)
+
+    def is_staged(self, path: str) -> bool:
+        """Whether a batch :meth:`stage` returned is still there (a publish that ran already removed it)."""
+        return self.storage.is_under(path, STAGING_DIR) and self.storage.fs.exists(self.storage.to_path(path))
+
+    def discard_staged(self, paths: Iterable[str]) -> int:
+        """Delete staged batches once published (and their emptied folders); returns how many were there."""
+        removed = 0
+        for path in paths:
+            if not self.storage.is_under(path, STAGING_DIR):
+                raise ValueError(f"{path!r} is not a staged batch under {self.root}")
+            local = self.storage.to_path(path)
+            if self.storage.fs.exists(local):
+                self.storage.remove(local)
+                removed += 1
+            self.storage.remove_empty_folder(posixpath.dirname(local))
+        return removed
 
     def quarantine(self, table: str, data: Batch, interval: Interval, run_id: str, report: dict) -> str:
         """Keep a rejected batch and its validation report; returns the folder's path/URL.

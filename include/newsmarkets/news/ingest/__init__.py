@@ -14,7 +14,7 @@ module             what it does
                    reach back) -> the interval's article URLs, staged as
                    ``discovered`` JSON
 ``fetch``          one source's URLs fetched politely; raw HTML kept
-                   (:mod:`newsmarkets.news.rawstore`), results staged as
+                   (:mod:`newsmarkets.warehouse.rawstore`), results staged as
                    ``fetched`` JSON
 ``extract``        fetched pages -> article candidates and the failed pages'
                    ``fetch_log`` rows (``extracted`` Parquet); refuses a thin

@@ -23,10 +23,10 @@ import time
 
 from newsmarkets.config import Config
 from newsmarkets.intervals import Interval, as_utc
-from newsmarkets.news import rawstore
 from newsmarkets.news.ingest.common import ARTICLES, FETCH_LOG, NewsIngestError, open_warehouse
 from newsmarkets.news.ingest.frames import articles_frame, fetch_log_frame, log_row
 from newsmarkets.news.ingest.originals import ids_digest
+from newsmarkets.warehouse import rawstore
 
 log = logging.getLogger("newsmarkets.news")
 
@@ -65,8 +65,8 @@ def deduplicate(cfg: Config, interval: Interval, run_id: str, extracted: dict) -
 
     started = time.perf_counter()
     wh = open_warehouse(cfg)
-    frame = rawstore.read_staged_frame(wh.storage, extracted["candidates"])
-    failures = rawstore.read_staged_frame(wh.storage, extracted["fetch_log"])
+    frame = rawstore.read_staged_frame(wh, extracted["candidates"])
+    failures = rawstore.read_staged_frame(wh, extracted["fetch_log"])
     candidates = frame.to_dict("records")
     for c in candidates:
         c["published_at"] = as_utc(c["published_at"].to_pydatetime())

@@ -27,10 +27,10 @@ from typing import Iterable
 
 from newsmarkets.config import Config, NewsSourceConfig
 from newsmarkets.intervals import Interval
-from newsmarkets.news import rawstore
 from newsmarkets.news.discover import DiscoveredUrl, DiscoveryError, parse_feed, parse_sitemap
 from newsmarkets.news.ingest.common import NewsIngestError, open_warehouse, polite_fetcher
 from newsmarkets.news.urls import UrlError, article_id, canonicalize_url
+from newsmarkets.warehouse import rawstore
 
 log = logging.getLogger("newsmarkets.news")
 
@@ -206,7 +206,7 @@ def discover(cfg: Config, interval: Interval, run_id: str) -> list[dict]:
             log.warning("discover %s: %s", source.name, line)
         doc = {"source": source.name, "interval": [interval.start.isoformat(), interval.end.isoformat()],
                "run_id": run_id, "urls": found["entries"]}
-        staged = rawstore.write_staged_json(wh.storage, "discovered", interval, run_id, source.name, doc)
+        staged = rawstore.write_staged_json(wh, "discovered", interval, run_id, source.name, doc)
         log.info("discover %s %s: %d URL(s) in the interval (sitemaps read: %s, %d sitemap fetch(es))",
                  source.name, interval, len(found["entries"]), found["read_sitemaps"], found["sitemap_fetches"])
         out.append({

@@ -17,10 +17,10 @@ from collections import Counter
 
 from newsmarkets.config import Config, NewsSourceConfig
 from newsmarkets.intervals import Interval, as_utc
-from newsmarkets.news import rawstore
 from newsmarkets.news.ingest.common import open_warehouse
 from newsmarkets.news.ingest.frames import GONE_STATUSES, candidates_frame, fetch_log_frame, log_row
 from newsmarkets.news.urls import UrlError, article_id, canonicalize_url
+from newsmarkets.warehouse import rawstore
 
 log = logging.getLogger("newsmarkets.news")
 
@@ -104,7 +104,7 @@ def extract(cfg: Config, interval: Interval, run_id: str, fetched: list[dict]) -
     pages = 0
     for batch in fetched:
         source = cfg.news.source(batch["source"])
-        doc = rawstore.read_staged_json(wh.storage, batch["staged"])
+        doc = rawstore.read_staged_json(wh, batch["staged"])
         for row in doc["results"]:
             row = {**row, "source": source.name}
             if row["outcome"] != "fetched":
@@ -112,7 +112,7 @@ def extract(cfg: Config, interval: Interval, run_id: str, fetched: list[dict]) -
                 continue
             pages += 1
             try:
-                html = rawstore.read_raw_html(wh.storage, row["raw_path"])
+                html = rawstore.read_raw_html(wh, row["raw_path"])
                 candidates.append(extract_candidate(row, html, source, cfg.news.min_words))
             except ExtractionError as exc:
                 failures.append(log_row(row, run_id, interval, "extraction_failed", exc.reason, None))
@@ -120,9 +120,9 @@ def extract(cfg: Config, interval: Interval, run_id: str, fetched: list[dict]) -
     check_failed_share(f"news_ingest {interval}", *fetch_failures(failures, pages),
                        cfg.quality.max_failed_fetch_share)
     staged_candidates = rawstore.write_staged_frame(
-        wh.storage, "extracted", interval, run_id, "candidates", candidates_frame(candidates))
+        wh, "extracted", interval, run_id, "candidates", candidates_frame(candidates))
     staged_log = rawstore.write_staged_frame(
-        wh.storage, "extracted", interval, run_id, "fetch_log", fetch_log_frame(failures))
+        wh, "extracted", interval, run_id, "fetch_log", fetch_log_frame(failures))
     outcomes = Counter(r["outcome"] for r in failures)
     log.info("extract %s: %d page(s), %d candidate(s), not articles: %s", interval, pages, len(candidates),
              dict(sorted(outcomes.items())))

@@ -16,8 +16,8 @@ from collections import Counter
 
 from newsmarkets.config import Config
 from newsmarkets.intervals import Interval, as_utc
-from newsmarkets.news import rawstore
 from newsmarkets.news.ingest.common import open_warehouse, polite_fetcher
+from newsmarkets.warehouse import rawstore
 
 log = logging.getLogger("newsmarkets.news")
 
@@ -28,12 +28,12 @@ def fetch_source(cfg: Config, interval: Interval, run_id: str, discovered: dict)
     """Fetch one source's discovered URLs politely, keep raw HTML, stage the results."""
     source = cfg.news.source(discovered["source"])
     wh = open_warehouse(cfg)
-    doc = rawstore.read_staged_json(wh.storage, discovered["staged"])
+    doc = rawstore.read_staged_json(wh, discovered["staged"])
     entries = doc["urls"]
     started = time.perf_counter()
     # Pages fetched before are asked for with If-None-Match / If-Modified-Since;
     # a 304 reuses the raw HTML we kept, so the site sends nothing twice.
-    known = {e["url"]: rawstore.read_validators(wh.storage, source.name, e["page_id"]) for e in entries}
+    known = {e["url"]: rawstore.read_validators(wh, source.name, e["page_id"]) for e in entries}
     known = {url: doc for url, doc in known.items() if doc is not None}
     conditional = {url: (doc.get("etag"), doc.get("last_modified")) for url, doc in known.items()}
     with polite_fetcher(cfg, source, conditional) as fetcher:
@@ -43,9 +43,9 @@ def fetch_source(cfg: Config, interval: Interval, run_id: str, discovered: dict)
         fetched_at = as_utc(result.fetched_at)
         raw_path, outcome, final_url, is_not_modified = None, result.outcome, result.final_url, False
         if result.outcome == "fetched" and result.html is not None:
-            raw_path = rawstore.write_raw_html(wh.storage, fetched_at, source.name, entry["page_id"], result.html)
+            raw_path = rawstore.write_raw_html(wh, fetched_at, source.name, entry["page_id"], result.html)
             if result.etag or result.last_modified:
-                rawstore.write_validators(wh.storage, source.name, entry["page_id"], etag=result.etag,
+                rawstore.write_validators(wh, source.name, entry["page_id"], etag=result.etag,
                                           last_modified=result.last_modified, raw_path=raw_path,
                                           final_url=result.final_url)
         elif result.outcome == "not_modified" and entry["url"] in known:
@@ -66,7 +66,7 @@ def fetch_source(cfg: Config, interval: Interval, run_id: str, discovered: dict)
         })
     outcomes = Counter("not_modified" if r["is_not_modified"] else r["outcome"] for r in rows)
     staged = rawstore.write_staged_json(
-        wh.storage, "fetched", interval, run_id, source.name,
+        wh, "fetched", interval, run_id, source.name,
         {"source": source.name, "run_id": run_id, "results": rows},
     )
     log.info("fetch %s %s: %s", source.name, interval, dict(sorted(outcomes.items())))

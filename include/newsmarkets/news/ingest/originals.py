@@ -5,14 +5,12 @@ of order (a backfill with several active runs, a rerun), the run holding the
 earliest copy may publish after a later copy was already published as
 ``is_original``. So publishing hour H's articles ends with a reconciliation:
 for every story H touches (its new rows and the rows its previous publish
-had), the earliest copy (``published_at``, then ``article_id``, then file)
+had), the earliest copy (``published_at``, then ``article_id``, then slice)
 across all intervals is flagged and every other copy is not; another
 interval whose flags change is rewritten whole through
 :meth:`Warehouse.write` (that interval's rows in every ``dt``, since the
-writer replaces all of an interval's files at once). Which interval owns a
-row is in its file's name, ``part-<interval.key>.parquet``
-(:func:`interval_of_file`), or, in a compacted partition, in the piece list
-of ``compacted.parquet``.
+writer replaces all of an interval's rows at once). Which interval's slice
+holds a row comes from :meth:`Warehouse.read_owned`.
 
 Where the copies are: in ``dt`` partitions within :data:`STORY_LOOKBACK` of
 H's rows (dedup never joins copies further apart). The read window grows
@@ -37,7 +35,7 @@ likewise serialised. Reconciliation is therefore exact, given that every
 publish is serialised. The writer's own per-table lock (taken inside
 :meth:`Warehouse.write`) is a different lock file: flock conflicts between
 two open file descriptions even in one process, so re-taking the table lock
-here would deadlock. Object stores have no lock (:meth:`Storage.lock` is a
+here would deadlock. Object stores have no lock (:meth:`Warehouse.lock` is a
 no-op there): concurrent runs on S3 are best effort, as the writer's
 cross-interval key check is. Compaction (which moves rows between files
 under the writer's lock but never changes them) needs no part in this: a
@@ -50,9 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import posixpath
-import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Iterable
 
 import pandas as pd
@@ -62,26 +58,9 @@ from newsmarkets.news.ingest.common import ARTICLES
 
 log = logging.getLogger("newsmarkets.news")
 
-COMPACTED_FILE = "compacted.parquet"  # newsmarkets.warehouse.compact's partition file
 STORIES_LOCK = "articles-stories"
 STORY_LOOKBACK = timedelta(days=3)  # dedup.MAX_GAP: copies further apart are never one story
 FLAG_COLUMNS = ["article_id", "story_id", "published_at", "is_original"]
-_PART_FILE = re.compile(r"^part-(\d{8}T\d{6}Z)-(\d{8}T\d{6}Z)\.parquet$")
-_KEY_TIME = "%Y%m%dT%H%M%SZ"
-
-
-class OriginalsError(RuntimeError):
-    """An ``articles`` file whose name does not say which run interval owns it."""
-
-
-def interval_of_file(path: str) -> Interval:
-    """The run interval owning an ``articles`` file: ``.../part-<start>-<end>.parquet``."""
-    match = _PART_FILE.match(posixpath.basename(path))
-    if not match:
-        raise OriginalsError(
-            f"{path}: not a 'part-<interval>.parquet' file of one run interval, so its flags cannot be rewritten")
-    start, end = (datetime.strptime(g, _KEY_TIME).replace(tzinfo=timezone.utc) for g in match.groups())
-    return Interval(start, end)
 
 
 def story_days(published: Iterable[datetime], lookback: timedelta = STORY_LOOKBACK) -> list[str]:
@@ -94,14 +73,15 @@ def story_days(published: Iterable[datetime], lookback: timedelta = STORY_LOOKBA
 
 
 def flag_originals(rows: pd.DataFrame) -> pd.Series:
-    """``True`` for the earliest row of each ``story_id`` (then smallest ``article_id``, then ``file``).
+    """``True`` for the earliest row of each ``story_id`` (then smallest ``article_id``, then ``slice``).
 
     Pure: ``rows`` needs ``story_id``, ``published_at``, ``article_id`` and
-    ``file``; the result is aligned to ``rows.index``.
+    ``slice`` (``<dt>/<interval key>``: where the row is published, so the
+    choice is the same whichever run makes it); the result is aligned to ``rows.index``.
     """
     if not len(rows):
         return pd.Series([], index=rows.index, dtype=bool)
-    order = rows.sort_values(["story_id", "published_at", "article_id", "file"], kind="mergesort")
+    order = rows.sort_values(["story_id", "published_at", "article_id", "slice"], kind="mergesort")
     first = ~order["story_id"].duplicated()
     return first.reindex(rows.index).astype(bool)
 
@@ -114,90 +94,30 @@ def ids_digest(article_ids) -> str:
 
 # ----------------------------------------------------------------------------- reading
 
-def _read_files(wh, files: list[str], columns: list[str]) -> pd.DataFrame:
-    """``columns`` of ``files`` plus ``dt``, ``owner`` (the interval file a row belongs to) and ``file``.
-
-    A compacted partition file (:mod:`newsmarkets.warehouse.compact`) holds
-    pieces of many intervals; each row is attributed to its piece's interval
-    file, so ``file`` is ``<partition>/<part-interval>.parquet`` either way.
-    """
-    import pyarrow.parquet as pq
-
-    frames = []
-    for f in files:
-        directory, name = posixpath.split(f)
-        dt = posixpath.basename(directory).split("=", 1)[1]
-        if name == COMPACTED_FILE:
-            from newsmarkets.warehouse import compact  # only partitions someone compacted need it
-
-            table, pieces = compact.read_compacted(wh.storage, wh.storage.to_path(f), columns)
-            owners = [p.file for p in pieces for _ in range(p.rows)]
-        else:
-            table = pq.read_table(wh.storage.to_path(f), columns=columns, filesystem=wh.storage.arrow_fs)
-            owners = [name] * table.num_rows
-        frame = table.to_pandas()
-        frame["dt"] = dt
-        frame["owner"] = owners
-        frame["file"] = [posixpath.join(directory, o) for o in owners]
-        frames.append(frame)
-    if not frames:
-        frame = pd.DataFrame({c: pd.Series(dtype="object") for c in [*columns, "dt", "owner", "file"]})
-    else:
-        frame = pd.concat(frames, ignore_index=True)
-    if "published_at" in frame:
-        frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
-    if "is_original" in frame:
-        frame["is_original"] = frame["is_original"].astype(bool)
-    return frame
-
-
-def _with_retry(list_files, read):
-    # A concurrent writer or compaction may remove a file between listing and
-    # reading; listing again sees the state after it.
-    for attempt in range(3):
-        try:
-            return read(list_files())
-        except FileNotFoundError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _interval_file(interval: Interval) -> str:
-    return f"part-{interval.key}.parquet"
+def _typed(rows: pd.DataFrame) -> pd.DataFrame:
+    if "published_at" in rows:
+        rows["published_at"] = pd.to_datetime(rows["published_at"], utc=True)
+    if "is_original" in rows:
+        rows["is_original"] = rows["is_original"].astype(bool)
+    return rows
 
 
 def interval_rows(wh, interval: Interval, columns: list[str] | None = None) -> pd.DataFrame:
-    """Every ``articles`` row interval ``interval`` owns, in every ``dt`` (its files and compacted pieces)."""
-    from newsmarkets.warehouse.schemas import ARTICLES as SPEC
-
-    names = columns or [c for c in SPEC.schema.names if c != SPEC.partition_by]
-    own = _interval_file(interval)
-
-    def listing() -> list[str]:
-        files = wh.storage.glob(wh.storage.path(ARTICLES, "dt=*", own))
-        stem = own[: -len(".parquet")]
-        # a compacted partition holding a piece of ours has a marker named after our file
-        for marker in wh.storage.glob(wh.storage.path(ARTICLES, "dt=*", f".compacted-{stem}")):
-            files.append(posixpath.join(posixpath.dirname(marker), COMPACTED_FILE))
-        return sorted({wh.storage.url(f) for f in files})
-
-    rows = _with_retry(listing, lambda files: _read_files(wh, files, names))
-    return rows[rows["owner"] == own].reset_index(drop=True)
+    """Every ``articles`` row interval ``interval`` published, in every ``dt``, with ``dt``."""
+    return _typed(wh.read_interval(ARTICLES, interval, columns))
 
 
 def read_articles(wh, days: Iterable[str] | None, columns: list[str], *,
                   exclude_interval: Interval | None = None) -> pd.DataFrame:
-    """``columns`` of the ``articles`` rows in partitions ``days`` (None: all), with ``dt``, ``owner``, ``file``.
+    """``columns`` of the ``articles`` rows in partitions ``days`` (None: all), with ``dt`` and ``interval_key``
+    (the run interval whose slice holds the row).
 
     ``exclude_interval``: leave out that interval's own rows (the batch being built replaces them).
     """
     days = None if days is None else list(days)
-    if days is not None and not days:
-        return _read_files(wh, [], columns)
-    rows = _with_retry(lambda: wh.files(ARTICLES, days), lambda files: _read_files(wh, files, columns))
+    rows = _typed(wh.read_owned(ARTICLES, days, columns))
     if exclude_interval is not None:
-        rows = rows[rows["owner"] != _interval_file(exclude_interval)].reset_index(drop=True)
+        rows = rows[rows["interval_key"] != exclude_interval.key].reset_index(drop=True)
     return rows
 
 
@@ -221,7 +141,7 @@ def publish_articles(wh, articles: pd.DataFrame, interval: Interval, *,
     articles = articles.copy()
     articles["published_at"] = pd.to_datetime(articles["published_at"], utc=True)
     seen_days = list(neighbour_days or [])
-    with wh.storage.lock(STORIES_LOCK):
+    with wh.lock(STORIES_LOCK):
         previous = interval_rows(wh, interval, FLAG_COLUMNS)
         days = sorted(set(story_days([*articles["published_at"], *previous["published_at"]]))
                       | set(seen_days))
@@ -247,12 +167,12 @@ def publish_articles(wh, articles: pd.DataFrame, interval: Interval, *,
         held = set(zip(others["article_id"], others["dt"]))
         lands = pd.Series([(a, d) not in held for a, d in zip(articles["article_id"], own_dt)], index=articles.index)
         own_rows = articles.loc[lands, ["article_id", "story_id", "published_at", "is_original"]].copy()
-        own_rows["file"] = [wh.storage.url(wh.storage.path(ARTICLES, f"dt={d}", _interval_file(interval))) for d in own_dt[lands]]
         own_rows["dt"] = own_dt[lands]
-        own_rows["owner"] = _interval_file(interval)
+        own_rows["interval_key"] = interval.key
         own_rows["is_ours"] = True
         candidates = others[others["story_id"].isin(touched)].assign(is_ours=False)
         union = pd.concat([candidates, own_rows], ignore_index=True)
+        union["slice"] = union["dt"] + "/" + union["interval_key"]
         union["want"] = flag_originals(union)
 
         wanted_own = union.loc[union["is_ours"]].set_index("article_id")["want"]
@@ -261,8 +181,8 @@ def publish_articles(wh, articles: pd.DataFrame, interval: Interval, *,
 
         stale = union[~union["is_ours"] & (union["is_original"] != union["want"])]
         rewritten = []
-        for owner, group in stale.groupby("owner"):
-            other = interval_of_file(owner)
+        for key, group in stale.groupby("interval_key"):
+            other = Interval.from_key(key)
             _rewrite_flags(wh, other, dict(zip(zip(group["dt"], group["article_id"]), group["want"])))
             rewritten.append(other.key)
     if len(stale):
@@ -279,7 +199,7 @@ def _with_kept_rows(wh, articles: pd.DataFrame, interval: Interval,
     Kept rows join before originals are flagged, so their flags are
     reconciled with the rest; their story ids are the ones they were published with.
     """
-    published = interval_rows(wh, interval).drop(columns=["owner", "file"])
+    published = interval_rows(wh, interval)
     if not len(published):
         return articles, published[["article_id", "canonical_url"]], published[["article_id", "canonical_url"]]
     in_batch = published["article_id"].isin(set(articles["article_id"]))
@@ -332,7 +252,7 @@ def _rewrite_flags(wh, interval: Interval, flags: dict[tuple[str, str], bool]) -
     rows = interval_rows(wh, interval)
     keys = list(zip(rows["dt"], rows["article_id"]))
     rows["is_original"] = [flags.get(k, current) for k, current in zip(keys, rows["is_original"])]
-    batch = rows.drop(columns=["owner", "file"])
+    batch = rows.drop(columns=["dt"])
     result = wh.write(ARTICLES, batch, interval)
     if result.rows_written != len(batch):
         # only if the interval's rows broke the one-row-per-key rule already

@@ -20,7 +20,6 @@ import pandas as pd
 
 from newsmarkets.config import Config
 from newsmarkets.intervals import Interval
-from newsmarkets.news import rawstore
 from newsmarkets.news.ingest.common import (
     ARTICLE_ASSETS,
     ARTICLES,
@@ -33,6 +32,7 @@ from newsmarkets.news.ingest.common import (
 )
 from newsmarkets.news.ingest.frames import GONE_STATUSES
 from newsmarkets.news.urls import UrlError, canonicalize_url
+from newsmarkets.warehouse import rawstore
 
 log = logging.getLogger("newsmarkets.news")
 
@@ -87,7 +87,7 @@ def publish(cfg: Config, interval: Interval, run_id: str, validated: dict) -> di
     started = time.perf_counter()
     wh = open_warehouse(cfg)
     staged = {t: validated[t] for t in (*PUBLISHED_TABLES, DQ_RESULTS)}
-    missing = [p for p in staged.values() if not wh.storage.fs.exists(wh.storage.to_path(p))]
+    missing = [p for p in staged.values() if not wh.is_staged(p)]
     if missing:
         raise NewsIngestError(
             f"publish {interval} (run {run_id}): staged batch(es) {', '.join(missing)} missing — this run "
@@ -146,11 +146,4 @@ def _record_dq(wh, dq: pd.DataFrame, table: str, interval: Interval, run_id: str
 
 def cleanup_staged(wh, interval: Interval, run_id: str, table_batches) -> int:
     """Delete this run's hand-offs: the news step folders and the tables' staged batches."""
-    removed = len(rawstore.remove_staged_run(wh.storage, list(STAGED_STEPS), interval, run_id))
-    for path in table_batches:
-        local = wh.storage.to_path(path)
-        if wh.storage.fs.exists(local):
-            wh.storage.remove(local)
-            removed += 1
-        rawstore.remove_if_empty(wh.storage, local.rsplit("/", 1)[0])
-    return removed
+    return len(rawstore.remove_staged_run(wh, list(STAGED_STEPS), interval, run_id)) + wh.discard_staged(table_batches)
