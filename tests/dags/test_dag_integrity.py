@@ -53,7 +53,7 @@ PARSE_PROBE = textwrap.dedent(
             "tags": sorted(dag.tags),
             "doc_md": bool(dag.doc_md and len(dag.doc_md) > 80),
             "display": dag.dag_display_name,
-            "tasks": {t.task_id: {"retries": t.retries, "doc": bool(t.doc_md or getattr(t, "doc", None) or getattr(getattr(t, "python_callable", None), "__doc__", None)), "display": t.task_display_name} for t in dag.tasks},
+            "tasks": {t.task_id: {"retries": t.retries, "retry_policy": type(t.retry_policy).__name__, "doc": bool(t.doc_md or getattr(t, "doc", None) or getattr(getattr(t, "python_callable", None), "__doc__", None)), "display": t.task_display_name} for t in dag.tasks},
             "catchup": dag.catchup,
         }
     print(json.dumps({"errors": {}, "dags": dags, "events": events, "parse_s": files}))
@@ -99,6 +99,7 @@ def test_dags_documented_tagged_and_retried(parsed):
         assert dag["display"] and dag["display"] != dag_id, f"{dag_id} has no readable display name"
         for task_id, task in dag["tasks"].items():
             assert task["retries"] >= 1, f"{dag_id}.{task_id} has no retries"
+            assert task["retry_policy"] == "RerunBackoff", f"{dag_id}.{task_id} backs off across reruns"
             assert task["doc"], f"{dag_id}.{task_id} has no docstring"
             assert task["display"] != task_id, f"{dag_id}.{task_id} has no display name"
 

@@ -32,8 +32,8 @@ PRICES = "prices_history"
 SNAPSHOT = "prices_snapshot"
 NEWS = "news_ingest"
 # A killed worker's task is found by its missing heartbeats: 300 s by default.
-# Retry delays back off exponentially with the try number, which every rerun of
-# an interval raises: the fifth rerun's first retry would wait 32-64 s at 2 s.
+# Retries back off from the configured delay within each rerun (RerunBackoff),
+# not with Airflow's try number, which every rerun of an interval raises.
 FAULT_ENV = {
     "NEWSMARKETS_TASK_RETRIES": "3",
     "NEWSMARKETS_RETRY_DELAY_S": "0.5",
@@ -245,6 +245,15 @@ def run_fault_sources_failing(env, day: str, reference) -> None:
 
     fetch = tries(env, PRICES, run_id, "fetch")[fetch_tries_before:]
     assert [state for _, _, state in fetch] == ["failed", "success"], fetch
+    # The day was run and rerun before (the plan, earlier faults), so Airflow's own
+    # backoff would wait base·2^(try-1); the retry policy starts again from the base.
+    failed_try = fetch[0][0]
+    ((delay_s, reason),) = env.airflow.query(
+        "SELECT retry_delay_override, retry_reason FROM task_instance_history WHERE dag_id = %s AND run_id = %s "
+        "AND task_id = 'fetch' AND try_number = %s", (PRICES, run_id, failed_try))
+    base_s = float(FAULT_ENV["NEWSMARKETS_RETRY_DELAY_S"])
+    assert failed_try >= 3 and reason.startswith("try 1 of this run") and base_s <= delay_s <= 2 * base_s, \
+        (failed_try, delay_s, reason)
     row = _fetch_log_row(env, article_url, run_id_of(env, NEWS, hour))
     assert row["attempts"] == 1 + on_article and row["status"] == 304 and row["outcome"] == "article", row
     assert_warehouse_as_clean(env, reference)

@@ -9,12 +9,20 @@ from datetime import datetime, timedelta
 
 
 def default_args() -> dict:
+    from newsmarkets.orchestration.retries import RerunBackoff
+
+    retry_delay = timedelta(seconds=float(os.environ.get("NEWSMARKETS_RETRY_DELAY_S", "60")))
+    max_retry_delay = timedelta(minutes=10)
     return {
         "owner": "newsmarkets",
         "retries": int(os.environ.get("NEWSMARKETS_TASK_RETRIES", "2")),
-        "retry_delay": timedelta(seconds=float(os.environ.get("NEWSMARKETS_RETRY_DELAY_S", "60"))),
+        "retry_delay": retry_delay,
+        # Backoff restarts with every rerun of a task (Airflow's own keeps growing
+        # with the try number across reruns); exponential backoff stays on as the
+        # fallback for failures the policy does not see.
+        "retry_policy": RerunBackoff(retry_delay, max_retry_delay),
         "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
+        "max_retry_delay": max_retry_delay,
         "execution_timeout": timedelta(minutes=30),
     }
 
