@@ -258,3 +258,174 @@ def test_masthead_date_is_not_a_publish_date():
     assert extract_article(html, URL, fetched_at=FETCHED).published_at is None
     html = page().replace('<header class="site-header">', '<header class="site-header"><time datetime="2026-01-06">Today</time>')
     assert extract_article(html, URL, fetched_at=FETCHED).published_at is None
+
+
+# --- issue 21, part 2: dates as real pages print them ----------------------------------------
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def wordpress_page(date_html: str, lang: str = "en-US") -> str:
+    """A WordPress theme's single post: no JSON-LD, no article:published_time, only the printed date."""
+    story = "".join(f"<p>{p}</p>" for p in STORY)
+    return f"""<!DOCTYPE html><html lang="{lang}"><head><meta charset="UTF-8"><title>Rates on hold – Example</title>
+<meta name="generator" content="WordPress 6.6"></head><body class="post-template-default single single-post">
+<div id="page" class="site"><header id="masthead" class="site-header"><nav><a href="/">Home</a></nav></header>
+<main id="main" class="site-main"><article id="post-42" class="post-42 post type-post status-publish">
+<header class="entry-header"><h1 class="entry-title">Rates on hold as inflation lingers</h1>
+<div class="entry-meta">{date_html}<span class="author meta-item">Ana Writer</span></div></header>
+<div class="entry-content">{story}</div></article></main></div></body></html>"""
+
+
+def test_seed_wordpress_page_with_only_a_dotted_date():
+    page_html = wordpress_page('<span class="date meta-item">2024.10.15 09:03</span>')
+    record = extract_article(page_html, URL, source_timezone="Asia/Tokyo", fetched_at=utc(2024, 10, 16))
+    assert (record.published_at, record.published_at_source) == (utc(2024, 10, 15, 0, 3), "visible-text")
+
+
+@pytest.mark.parametrize(
+    "lang, printed, tz, expected",
+    [
+        ("de", "3. Mai 2024, 10:15 Uhr", "Europe/Berlin", utc(2024, 5, 3, 8, 15)),
+        ("de-DE", "Veröffentlicht am 03.05.2024 um 10:15 Uhr", "Europe/Berlin", utc(2024, 5, 3, 8, 15)),
+        ("fr", "Publié le 15 octobre 2024 à 09h03", "Europe/Paris", utc(2024, 10, 15, 7, 3)),
+        ("es", "Publicado el 15 de octubre de 2024, 09:03", "Europe/Madrid", utc(2024, 10, 15, 7, 3)),
+        ("ja", "公開日：2024年5月3日 10時15分", "Asia/Tokyo", utc(2024, 5, 3, 1, 15)),
+        ("zh-CN", "发布时间：2024年10月15日 09:03", "Asia/Shanghai", utc(2024, 10, 15, 1, 3)),
+        ("en-US", "Published 05/03/2024 10:15 AM", "America/New_York", utc(2024, 5, 3, 14, 15)),
+        ("en-GB", "Published 05/03/2024 10:15", "Europe/London", utc(2024, 3, 5, 10, 15)),
+    ],
+)
+def test_printed_dates_in_the_page_language(lang, printed, tz, expected):
+    page_html = wordpress_page(f'<span class="posted-on date">{printed}</span>', lang=lang)
+    record = extract_article(page_html, URL, source_timezone=tz, fetched_at=utc(2024, 10, 16))
+    assert (record.published_at, record.published_at_source) == (expected, "visible-text")
+
+
+def test_numeric_date_that_the_locale_does_not_order_is_not_guessed():
+    page_html = wordpress_page('<span class="date">05/03/2024 10:15</span>', lang="en")
+    assert extract_article(page_html, URL, fetched_at=utc(2024, 10, 16)).published_at is None
+    # og:locale supplies the region the lang attribute left out
+    page_html = page_html.replace("<head>", '<head><meta property="og:locale" content="en_US">')
+    assert extract_article(page_html, URL, fetched_at=utc(2024, 10, 16)).published_at == utc(2024, 5, 3, 10, 15)
+
+
+@pytest.mark.parametrize(
+    "lang, tz, meta_html",
+    [
+        ("de", "Europe/Berlin", '<span class="date">Veröffentlicht am 3. Mai 2024, 10:15 Uhr</span> '
+                                '<span class="date">Aktualisiert am 4. Mai 2024, 08:00 Uhr</span>'),
+        ("fr", "Europe/Berlin", '<span class="date">Publié le 3 mai 2024 à 10h15, mis à jour le 4 mai 2024 à 08h00</span>'),
+        ("es", "Europe/Berlin", '<span class="date">Publicado el 3 de mayo de 2024, 10:15 | '
+                                'Actualizado el 4 de mayo de 2024, 08:00</span>'),
+        ("ja", "Europe/Berlin", '<span class="date">公開：2024年5月3日 10時15分</span>'
+                                '<span class="date">更新：2024年5月4日 08時00分</span>'),
+        ("ja", "Europe/Berlin", '<span class="date">2024年5月3日 10時15分</span>'
+                                '<span class="date">2024年5月4日 08時00分 更新</span>'),
+        ("zh", "Europe/Berlin", '<span class="date">发布时间：2024年5月3日 10:15 更新时间：2024年5月4日 08:00</span>'),
+        ("en", "Europe/Berlin", '<span class="date">Last updated May 4, 2024 8:00 · Published May 3, 2024 10:15</span>'),
+    ],
+)
+def test_updated_and_published_labels_in_six_languages(lang, tz, meta_html):
+    record = extract_article(wordpress_page(meta_html, lang=lang), URL, source_timezone=tz, fetched_at=utc(2024, 10, 16))
+    assert (record.published_at, record.updated_at) == (utc(2024, 5, 3, 8, 15), utc(2024, 5, 4, 6, 0))
+
+
+def test_relative_times_use_the_fetch_time():
+    meta_html = '<span class="date">Published 3 hours ago · Updated 40 min ago</span>'
+    fetched = utc(2024, 10, 15, 10, 0, 30)
+    record = extract_article(wordpress_page(meta_html), URL, source_timezone="America/New_York", fetched_at=fetched)
+    assert (record.published_at, record.published_at_source) == (utc(2024, 10, 15, 7, 0), "visible-text")
+    assert record.updated_at == utc(2024, 10, 15, 9, 20)
+    german = '<span class="date">vor 2 Stunden</span>'
+    record = extract_article(wordpress_page(german, lang="de"), URL, source_timezone="Europe/Berlin", fetched_at=fetched)
+    assert record.published_at == utc(2024, 10, 15, 8, 0)
+    # without a fetch time a relative time cannot be read
+    assert extract_article(wordpress_page(meta_html), URL).published_at is None
+
+
+def test_false_positives_in_a_byline_are_not_dates():
+    meta_html = ('<span class="meta-item">May I help? Version 2.10.15 · 10 15 2024 prices · 3 min read</span>'
+                 '<span class="date">Posted in Markets</span>')
+    record = extract_article(wordpress_page(meta_html), URL, fetched_at=utc(2024, 10, 16))
+    assert record.published_at is None and record.updated_at is None
+
+
+# DST. Europe/Berlin, 2024-10-27: 02:30 is shown twice, at 00:30 UTC (CEST) and 01:30 UTC (CET);
+# 2024-03-31: the clocks jump from 02:00 to 03:00, so a printed 02:30 names no instant.
+AUTUMN = '<span class="date">27.10.2024 02:30</span>'
+SPRING = '<span class="date">31.03.2024 02:30</span>'
+LATER = utc(2024, 11, 1)
+
+
+def test_ambiguous_autumn_time_without_a_feed_time_is_marked():
+    record = extract_article(wordpress_page(AUTUMN, lang="de"), URL, source_timezone="Europe/Berlin", fetched_at=LATER)
+    assert (record.published_at, record.published_at_source) == (utc(2024, 10, 27, 0, 30), "visible-text-ambiguous")
+
+
+def test_ambiguous_autumn_time_settled_by_the_sitemap_time():
+    # the article was published at the second 02:30 (CET); the sitemap's lastmod says 01:41 UTC
+    record = extract_article(wordpress_page(AUTUMN, lang="de"), URL, source_timezone="Europe/Berlin",
+                             fetched_at=LATER, listing_time=utc(2024, 10, 27, 1, 41))
+    assert (record.published_at, record.published_at_source) == (utc(2024, 10, 27, 1, 30), "visible-text")
+    # ... and the first 02:30 when that is what the listing agrees with
+    record = extract_article(wordpress_page(AUTUMN, lang="de"), URL, source_timezone="Europe/Berlin",
+                             fetched_at=LATER, listing_time=utc(2024, 10, 27, 0, 31))
+    assert (record.published_at, record.published_at_source) == (utc(2024, 10, 27, 0, 30), "visible-text")
+
+
+def test_a_listing_time_far_away_or_halfway_settles_nothing():
+    for listing in (utc(2024, 10, 27, 9, 0), utc(2024, 10, 27, 1, 0)):
+        record = extract_article(wordpress_page(AUTUMN, lang="de"), URL, source_timezone="Europe/Berlin",
+                                 fetched_at=LATER, listing_time=listing)
+        assert record.published_at_source == "visible-text-ambiguous"
+
+
+def test_ambiguous_json_ld_time_settled_by_the_feed_time():
+    head = ld({"@type": "NewsArticle", "headline": "Rates on hold", "datePublished": "2024-10-27T02:30:00"})
+    feed = utc(2024, 10, 27, 1, 30)
+    record = extract_article(page(head=head), URL, source_timezone="Europe/Berlin", fetched_at=LATER,
+                             feed_published_at=feed)
+    assert (record.published_at, record.published_at_source) == (utc(2024, 10, 27, 1, 30), "json-ld")
+    record = extract_article(page(head=head), URL, source_timezone="Europe/Berlin", fetched_at=LATER)
+    assert (record.published_at, record.published_at_source) == (utc(2024, 10, 27, 0, 30), "json-ld-ambiguous")
+
+
+def test_ambiguous_time_settled_by_the_fetch_time():
+    # fetched at 01:00 UTC: the 01:30 UTC reading lies in the future, so only the first one is possible
+    record = extract_article(wordpress_page(AUTUMN, lang="de"), URL, source_timezone="Europe/Berlin",
+                             fetched_at=utc(2024, 10, 27, 1, 0))
+    assert (record.published_at, record.published_at_source) == (utc(2024, 10, 27, 0, 30), "visible-text")
+
+
+def test_nonexistent_spring_time():
+    record = extract_article(wordpress_page(SPRING, lang="de"), URL, source_timezone="Europe/Berlin", fetched_at=LATER)
+    # kept with the offset before the change (CET: 02:30+01:00, i.e. 03:30 CEST) and marked
+    assert (record.published_at, record.published_at_source) == (utc(2024, 3, 31, 1, 30), "visible-text-ambiguous")
+    record = extract_article(wordpress_page(SPRING, lang="de"), URL, source_timezone="Europe/Berlin", fetched_at=LATER,
+                             listing_time=utc(2024, 3, 31, 0, 32))
+    assert (record.published_at, record.published_at_source) == (utc(2024, 3, 31, 0, 30), "visible-text")
+
+
+def test_unambiguous_times_do_not_depend_on_the_listing_time():
+    page_html = wordpress_page('<span class="date">27.10.2024 04:30</span>', lang="de")
+    record = extract_article(page_html, URL, source_timezone="Europe/Berlin", fetched_at=LATER,
+                             listing_time=utc(2024, 10, 27, 1, 0))
+    assert (record.published_at, record.published_at_source) == (utc(2024, 10, 27, 3, 30), "visible-text")
+
+
+def test_ingest_hands_the_sitemap_time_to_the_extractor():
+    from newsmarkets.config import NewsSourceConfig
+    from newsmarkets.news.ingest.extract import extract_candidate
+
+    source = NewsSourceConfig(name="wp", sitemaps=("https://www.example-news.com/sitemap.xml",),
+                              timezone="Europe/Berlin")
+    row = {"url": URL, "final_url": None, "fetched_at": LATER, "listed_at": utc(2024, 10, 27, 1, 41),
+           "date_source": "sitemap", "status": 200, "attempts": 1}
+    candidate = extract_candidate(row, wordpress_page(AUTUMN, lang="de"), source, 20)
+    assert (candidate["published_at"], candidate["published_at_source"]) == (utc(2024, 10, 27, 1, 30), "visible-text")
+    candidate = extract_candidate({**row, "listed_at": None, "date_source": None},
+                                  wordpress_page(AUTUMN, lang="de"), source, 20)
+    assert candidate["published_at_source"] == "visible-text-ambiguous"

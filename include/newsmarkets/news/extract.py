@@ -8,8 +8,16 @@ boilerplate from the tree before trafilatura sees it (see
 The publish time is the field event studies depend on, so its origin is
 recorded: JSON-LD ``datePublished`` first, then meta tags / header
 ``<time>``, then the feed or sitemap date, then a date printed on the page
-(read in the source's timezone). A time later than ``fetched_at`` is
+(read in the source's timezone and the page's language; relative ones such
+as "2 hours ago" against ``fetched_at``). A time later than ``fetched_at`` is
 impossible and falls through to the next source.
+
+A local time without an offset that a DST change repeats or skips has two
+readings. The one that agrees with the feed's or sitemap's time for the page
+(within :data:`DST_HINT_WINDOW`), or the only one not after ``fetched_at``,
+is taken; failing both, the reading with the offset in force before the
+change is kept and ``published_at_source`` gets the suffix ``-ambiguous``
+(``visible-text-ambiguous``, ``json-ld-ambiguous``, ``meta-ambiguous``).
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Iterator
 
 import trafilatura
@@ -27,7 +35,7 @@ from trafilatura.utils import load_html
 
 from newsmarkets.intervals import as_utc
 from newsmarkets.news.boilerplate import class_parts, looks_like_boilerplate, postclean, preclean, protected_nodes
-from newsmarkets.news.dates import ParsedTime, find_visible_times, parse_timestamp, zone
+from newsmarkets.news.dates import ParsedTime, find_visible_times, numeric_date_order, parse_timestamp, zone
 from newsmarkets.news.urls import UrlError, canonicalize_url
 
 # Fewer words than this is a teaser, paywall stub or error page, not an article.
@@ -50,7 +58,21 @@ _MODIFIED_META = (
     "last-modified", "dcterms.modified", "dc.date.modified",
 )
 _DATE_CONTEXT = frozenset({"date", "time", "byline", "dateline", "published", "posted", "timestamp", "meta", "pubdate"})
-_UPDATED_WORDS = re.compile(r"(updated|modified|edited|last\s+updated)\W{0,3}(?:on|at)?\W{0,3}$", re.I)
+# The label before a printed date that makes it the update time, not the publish time
+# (English, German, French, Spanish, Japanese/Chinese); anything else is a publish time.
+_UPDATED_WORDS = re.compile(
+    r"(?:updated|modified|edited|aktualisiert|geändert|mis\s+à\s+jour|modifié|actualizado|modificado"
+    r"|更新(?:日時|日期|时间|時間|日)?)\W{0,3}(?:on|at|am|um|le|el|à)?\W{0,3}$",
+    re.I,
+)
+# Japanese/Chinese bylines may put the label after the date: 2024年5月3日 10時15分 更新; not the
+# label of the next date ("…10:15 更新时间：2024年5月4日")
+_UPDATED_AFTER = re.compile(
+    r"^\s*[(（]?\s*(?:最終)?更新(?:済み?)?(?!\s*(?:日時|日期|时间|時間|日)?\s*[:：]|\s*\d)"
+)
+# A feed or sitemap time this close to one reading of a DST-ambiguous local time settles it.
+DST_HINT_WINDOW = timedelta(hours=3)
+AMBIGUOUS_SUFFIX = "-ambiguous"
 
 
 class ExtractionError(ValueError):
@@ -68,7 +90,9 @@ class ArticleRecord:
     title: str | None
     body: str
     published_at: datetime | None  # aware UTC, truncated to the minute
-    published_at_source: str | None  # 'json-ld' | 'meta' | 'feed' | 'sitemap' | 'visible-text' | None
+    # 'json-ld' | 'meta' | 'feed' | 'sitemap' | 'visible-text' | None; json-ld, meta and visible-text
+    # get the suffix '-ambiguous' when a DST change left their local time with two readings
+    published_at_source: str | None
     updated_at: datetime | None
     authors: list[str] = field(default_factory=list)
     language: str | None = None  # primary BCP 47 subtag, e.g. 'en'
@@ -250,7 +274,15 @@ _DATE_ATTR = re.compile(r"date|time|byline|publish|posted|meta|updated|modified"
 _VISIBLE_CONTEXT = _DATE_CONTEXT | {"updated", "modified"}
 
 
-def _visible_times(tree: HtmlElement, tz: tzinfo, protected: set[HtmlElement]) -> _Times:
+def _visible_times(
+    tree: HtmlElement,
+    tz: tzinfo,
+    protected: set[HtmlElement],
+    *,
+    language: str | None = None,
+    date_order: str | None = None,
+    fetched: datetime | None = None,
+) -> _Times:
     """Dates printed in bylines/datelines/headers, split into published and updated by their label."""
     texts: list[str] = []
     for el in _DATE_ELEMENTS(tree):
@@ -267,20 +299,39 @@ def _visible_times(tree: HtmlElement, tz: tzinfo, protected: set[HtmlElement]) -
     published: list[ParsedTime] = []
     updated: list[ParsedTime] = []
     for text in texts:
-        for found in find_visible_times(text[:600], tz):
-            before = text[max(0, found.start - 30) : found.start]
-            (updated if _UPDATED_WORDS.search(before) else published).append(found.parsed)
+        byline = text[:600]
+        for found in find_visible_times(byline, tz, language=language, date_order=date_order, relative_base=fetched):
+            before = byline[max(0, found.start - 30) : found.start]
+            is_update = _UPDATED_WORDS.search(before) or _UPDATED_AFTER.match(byline[found.end : found.end + 8])
+            (updated if is_update else published).append(found.parsed)
     return published, updated
 
 
-def _language(tree: HtmlElement, meta: dict[str, str], ld: dict | None) -> str | None:
-    raw = tree.get("lang") or meta.get("content-language") or meta.get("og:locale")
-    if not raw and ld:
-        raw = _ld_text(ld.get("inLanguage"))
-    if not raw:
-        return None
+def _locales(tree: HtmlElement, meta: dict[str, str], ld: dict | None) -> list[str]:
+    """The page's declared locales, most authoritative first (``en-US``, ``de``, ``fr_FR``)."""
+    raws = [tree.get("lang"), tree.get("xml:lang"), meta.get("content-language"), meta.get("og:locale"),
+            _ld_text(ld.get("inLanguage")) if ld else None]
+    return [r.strip().split(",")[0].strip() for r in raws if r and r.strip()]
+
+
+def _primary(raw: str) -> str | None:
     primary = re.split(r"[-_,\s]", raw.strip())[0].lower()
     return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+
+
+def _language(locales: list[str]) -> str | None:
+    return _primary(locales[0]) if locales else None
+
+
+def _date_order(locales: list[str]) -> str | None:
+    """How the page orders day and month in numeric dates: a region from any declaration of its language decides."""
+    language = _language(locales)
+    if language is None:
+        return None
+    for raw in locales:
+        if _primary(raw) == language and re.search(r"[-_][A-Za-z]{2}\b", raw):
+            return numeric_date_order(raw)
+    return numeric_date_order(language)
 
 
 def _authors(tree: HtmlElement, meta: dict[str, str], ld: dict | None) -> list[str]:
@@ -336,6 +387,23 @@ def _canonical(tree: HtmlElement, meta: dict[str, str], url: str | None) -> str 
 # --- choosing the publish time ----------------------------------------------------
 
 
+def _settle(candidate: _Candidate, hint: datetime | None, fetched_at: datetime | None) -> _Candidate:
+    """Pick one reading of a DST-ambiguous local time, or keep the first and mark the source."""
+    parsed = candidate.parsed
+    if parsed.alternative is None:
+        return candidate
+    readings = [parsed.value, parsed.alternative]
+    if fetched_at is not None:
+        possible = [r for r in readings if r <= fetched_at]
+        if len(possible) == 1:
+            return _Candidate(parsed.settled(possible[0]), candidate.source)
+    if hint is not None:
+        near, far = sorted(readings, key=lambda r: abs(r - hint))
+        if abs(near - hint) <= DST_HINT_WINDOW and abs(near - hint) < abs(far - hint):
+            return _Candidate(parsed.settled(near), candidate.source)
+    return _Candidate(parsed, candidate.source + AMBIGUOUS_SUFFIX)
+
+
 def _choose(candidates: list[_Candidate], fetched_at: datetime | None) -> _Candidate | None:
     """First candidate with a time of day not after ``fetched_at``; date-only ones as a last resort."""
     possible = [c for c in candidates if fetched_at is None or c.parsed.value <= fetched_at]
@@ -374,13 +442,18 @@ def extract_article(
     source_timezone: str = "UTC",
     feed_published_at: datetime | None = None,
     feed_date_source: str = "feed",
+    listing_time: datetime | None = None,
     min_words: int = MIN_BODY_WORDS,
 ) -> ArticleRecord:
     """Extract the story, its metadata and a publish time from one HTML page.
 
     ``source_timezone`` (IANA name) is how to read times printed without an
     offset; ``feed_published_at`` is the date the feed (or, with
-    ``feed_date_source='sitemap'``, the sitemap) gave for this URL.
+    ``feed_date_source='sitemap'``, the sitemap) gave for this URL, a
+    candidate publish time. ``listing_time`` is a feed or sitemap time that is
+    not a candidate (a sitemap's lastmod) but may still settle a local time
+    made ambiguous by a DST change; ``feed_published_at`` does that too.
+    ``fetched_at`` also anchors relative times ("2 hours ago").
     Raises :class:`ExtractionError` when the input is not HTML or holds no
     article body of at least ``min_words`` words.
     """
@@ -423,9 +496,15 @@ def extract_article(
     updated += [_Candidate(p, "meta") for p in header_updated]
     if feed_published_at is not None:
         published.append(_Candidate(ParsedTime(as_utc(feed_published_at), True), feed_date_source))
-    visible_published, visible_updated = _visible_times(tree, tz, protected)
+    locales = _locales(tree, meta, ld)
+    visible_published, visible_updated = _visible_times(
+        tree, tz, protected, language=_language(locales), date_order=_date_order(locales), fetched=fetched)
     published += [_Candidate(p, "visible-text") for p in visible_published]
     updated += [_Candidate(p, "visible-text") for p in visible_updated]
+    hint = feed_published_at if feed_published_at is not None else listing_time
+    hint = as_utc(hint) if hint is not None else None
+    published = [_settle(c, hint, fetched) for c in published]
+    updated = [_settle(c, hint, fetched) for c in updated]
 
     title = _title(tree, meta, ld)
     record_meta = dict(
@@ -433,7 +512,7 @@ def extract_article(
         canonical_url=_canonical(tree, meta, url),
         title=title,
         authors=_authors(tree, meta, ld),
-        language=_language(tree, meta, ld),
+        language=_language(locales),
         section=(_ld_text(ld.get("articleSection")) if ld else None) or _words(meta.get("article:section")),
         description=_words(meta.get("og:description") or meta.get("description")),
     )

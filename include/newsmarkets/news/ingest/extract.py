@@ -47,11 +47,12 @@ def extract_candidate(row: dict, html: str, source: NewsSourceConfig, min_words:
     fetched_at = as_utc(row["fetched_at"])
     listed_at = as_utc(row["listed_at"]) if row.get("listed_at") else None
     # A feed's date is a publish date; a sitemap's may be lastmod (the last
-    # edit), so it only stands in when the page itself gives no time.
+    # edit), so it only stands in when the page itself gives no time. Either
+    # may settle a page's local time that a DST change made ambiguous.
     from_feed = row.get("date_source") == "feed"
     record = extract_article(
         html, url, fetched_at=fetched_at, source_timezone=source.timezone,
-        feed_published_at=listed_at if from_feed else None, min_words=min_words,
+        feed_published_at=listed_at if from_feed else None, listing_time=listed_at, min_words=min_words,
     )
     if not record.title or not record.title.strip():
         raise ExtractionError(url, "no title")
