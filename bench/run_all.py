@@ -22,6 +22,7 @@ import bench_dag_parse  # noqa: E402
 import bench_discovery  # noqa: E402
 import bench_extraction  # noqa: E402
 import bench_linking  # noqa: E402
+import bench_real_pages  # noqa: E402
 import bench_snapshot_batch  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -30,6 +31,7 @@ SECTIONS = [
     ("DAG file parse time", bench_dag_parse),
     ("Feed parsing: feedparser on well-formed and malformed feeds", bench_discovery),
     ("Article extraction against bare trafilatura", bench_extraction),
+    ("Real pages: trafilatura's and htmldate's evaluation corpora (body, publish day, title)", bench_real_pages),
     ("Linking a day of news: warehouse of 11 days vs one year; as-of join vs merge_asof", bench_linking),
 ]
 
