@@ -36,6 +36,7 @@ from trafilatura.utils import load_html
 from newsmarkets.intervals import as_utc
 from newsmarkets.news.boilerplate import class_parts, looks_like_boilerplate, postclean, preclean, protected_nodes
 from newsmarkets.news.dates import ParsedTime, find_visible_times, numeric_date_order, parse_timestamp, zone
+from newsmarkets.news.titles import headline
 from newsmarkets.news.urls import UrlError, canonicalize_url
 
 # Fewer words than this is a teaser, paywall stub or error page, not an article.
@@ -159,8 +160,9 @@ def _types(item: dict) -> set[str]:
     return {v.lower() for v in values if isinstance(v, str)}
 
 
-def _article_item(tree: HtmlElement) -> dict | None:
-    articles = [item for item in _json_ld_items(tree) if _types(item) & ARTICLE_TYPES]
+def _article_item(tree: HtmlElement, items: list[dict] | None = None) -> dict | None:
+    items = list(_json_ld_items(tree)) if items is None else items
+    articles = [item for item in items if _types(item) & ARTICLE_TYPES]
     if not articles:
         return None
     # a page can describe several articles (e.g. a live blog plus related items); the
@@ -354,19 +356,25 @@ def _authors(tree: HtmlElement, meta: dict[str, str], ld: dict | None) -> list[s
     return seen
 
 
-def _title(tree: HtmlElement, meta: dict[str, str], ld: dict | None) -> str | None:
-    if ld and _ld_text(ld.get("headline")):
-        return _ld_text(ld.get("headline"))
-    for key in ("og:title", "twitter:title"):
-        if meta.get(key):
-            return _words(meta[key])
-    h1 = tree.find(".//h1")
-    if h1 is not None and _words(h1.text_content()):
-        return _words(h1.text_content())
-    title = tree.find(".//title")
-    if title is not None and _words(title.text_content()):
-        return _words(title.text_content())
-    return None
+_SITE_TYPES = frozenset({"website", "organization", "newsmediaorganization", "corporation"})
+
+
+def _title(tree: HtmlElement, meta: dict[str, str], ld: dict | None, url: str | None = None,
+           items: list[dict] = ()) -> str | None:
+    """The headline as printed (see :mod:`newsmarkets.news.titles` for the reference and the rules)."""
+    title_el = tree.find(".//title")
+    candidates = [
+        _ld_text(ld.get("headline")) if ld else None,
+        meta.get("og:title"), meta.get("twitter:title"), meta.get("dc.title"),
+    ]
+    sites = [meta.get("og:site_name"), meta.get("application-name"), meta.get("apple-mobile-web-app-title"),
+             (meta.get("twitter:site") or "").lstrip("@") or None]
+    if ld and isinstance(ld.get("publisher"), dict):
+        sites.append(_ld_text(ld["publisher"].get("name")))
+    sites += [_ld_text(item.get("name")) for item in items if _types(item) & _SITE_TYPES]
+    if url is None:
+        url = meta.get("og:url")
+    return headline(tree, candidates, sites, url, title_el.text_content() if title_el is not None else None)
 
 
 def _canonical(tree: HtmlElement, meta: dict[str, str], url: str | None) -> str | None:
@@ -473,7 +481,8 @@ def extract_article(
         raise ExtractionError(url, "not an HTML document")
 
     meta = _meta_map(tree)
-    ld = _article_item(tree)
+    ld_items = list(_json_ld_items(tree))
+    ld = _article_item(tree, ld_items)
 
     published: list[_Candidate] = []
     updated: list[_Candidate] = []
@@ -506,7 +515,7 @@ def extract_article(
     published = [_settle(c, hint, fetched) for c in published]
     updated = [_settle(c, hint, fetched) for c in updated]
 
-    title = _title(tree, meta, ld)
+    title = _title(tree, meta, ld, url, ld_items)
     record_meta = dict(
         url=url,
         canonical_url=_canonical(tree, meta, url),
