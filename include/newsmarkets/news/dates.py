@@ -16,8 +16,8 @@ evidence (the feed's time) or say that it could not.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_tz
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +35,8 @@ class ParsedTime:
     has_time: bool
     # the other UTC reading of a local time that a DST change repeats or skips; None when unique
     alternative: datetime | None = None
+    # the calendar day as the source states it (its own offset or zone); None for elapsed times
+    local_day: date | None = field(default=None, compare=False)
 
     @property
     def is_ambiguous(self) -> bool:
@@ -43,7 +45,7 @@ class ParsedTime:
 
     def settled(self, value: datetime) -> "ParsedTime":
         """This time with the ambiguity resolved to ``value`` (one of its readings)."""
-        return ParsedTime(value, self.has_time)
+        return ParsedTime(value, self.has_time, local_day=self.local_day)
 
 
 @lru_cache(maxsize=64)
@@ -67,9 +69,9 @@ def _local(naive: datetime, tz: tzinfo, has_time: bool = True) -> ParsedTime:
     """
     value = naive.replace(tzinfo=tz, fold=0).astimezone(timezone.utc)
     if not has_time:
-        return ParsedTime(value, False)
+        return ParsedTime(value, False, local_day=naive.date())
     other = naive.replace(tzinfo=tz, fold=1).astimezone(timezone.utc)
-    return ParsedTime(value, True, other if other != value else None)
+    return ParsedTime(value, True, other if other != value else None, local_day=naive.date())
 
 
 def is_nonexistent(naive: datetime, tz: tzinfo | str) -> bool:
@@ -110,7 +112,7 @@ def parse_iso(text: str, tz: tzinfo = timezone.utc) -> ParsedTime | None:
         return None
     if value.tzinfo is None:
         return _local(value, tz)
-    return ParsedTime(value.astimezone(timezone.utc), has_time=True)
+    return ParsedTime(value.astimezone(timezone.utc), has_time=True, local_day=value.date())
 
 
 def parse_rfc822(text: str, tz: tzinfo = timezone.utc) -> ParsedTime | None:
@@ -131,7 +133,8 @@ def parse_rfc822(text: str, tz: tzinfo = timezone.utc) -> ParsedTime | None:
     has_zone = offset is not None and re.search(r"([+-]\d{4}|\b(?:GMT|UT|UTC|Z|[ECMP][SD]T)\b)\s*$", s) is not None
     if not has_zone:
         return _local(naive, tz)
-    return ParsedTime(naive.replace(tzinfo=timezone.utc) - timedelta(seconds=offset), has_time=True)
+    return ParsedTime(naive.replace(tzinfo=timezone.utc) - timedelta(seconds=offset), has_time=True,
+                      local_day=naive.date())
 
 
 def parse_timestamp(text: str | None, tz: tzinfo | str = timezone.utc) -> ParsedTime | None:
@@ -452,7 +455,8 @@ def _with_zone(naive: datetime, g: dict, tz: tzinfo) -> ParsedTime:
         sign = -1 if offset.startswith("-") else 1
         digits = offset[1:].replace(":", "")
         hours, minutes = (int(digits[:-2]), int(digits[-2:])) if len(digits) > 2 else (int(digits), 0)
-        return ParsedTime(naive.replace(tzinfo=timezone.utc) - sign * timedelta(hours=hours, minutes=minutes), True)
+        return ParsedTime(naive.replace(tzinfo=timezone.utc) - sign * timedelta(hours=hours, minutes=minutes), True,
+                          local_day=naive.date())
     abbreviation = (g.get("zone") or "").upper()
     if abbreviation:
         return _local(naive, zone(_ABBREVIATIONS[abbreviation]))

@@ -7,10 +7,16 @@ boilerplate from the tree before trafilatura sees it (see
 
 The publish time is the field event studies depend on, so its origin is
 recorded: JSON-LD ``datePublished`` first, then meta tags / header
-``<time>``, then the feed or sitemap date, then a date printed on the page
-(read in the source's timezone and the page's language; relative ones such
-as "2 hours ago" against ``fetched_at``). A time later than ``fetched_at`` is
-impossible and falls through to the next source.
+``<time>`` (also itemprop ``uploadDate``/``dateCreated`` on any element,
+citation/bepress/Dublin Core names, RDFa ``dc:date``: all ``meta``), then the
+feed or sitemap date, then a date printed on the page (read in the source's
+timezone and the page's language; relative ones such as "2 hours ago"
+against ``fetched_at``), last a ``datePublished`` of JSON-LD not typed as an
+article (WebPage, VideoObject: ``json-ld``). A time of day beats a bare date
+whatever its rank. A time later than ``fetched_at`` is impossible and falls
+through to the next source. ``published_local_date`` is the publish day as
+the page states it (its offset, or the source's timezone), for day-level
+comparisons; ``published_at`` stays the UTC instant.
 
 A local time without an offset that a DST change repeats or skips has two
 readings. The one that agrees with the feed's or sitemap's time for the page
@@ -25,7 +31,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Iterator
 
 import trafilatura
@@ -54,6 +60,10 @@ _PUBLISHED_META = (
     "article:published_time", "og:article:published_time", "article:published", "datepublished",
     "pubdate", "publishdate", "publish-date", "publish_date", "dc.date.issued", "dc.date", "dcterms.created",
     "dcterms.issued", "sailthru.date", "parsely-pub-date", "date",
+    # markup that is not a news CMS's own: video pages, scholarly and repository pages, RDFa Dublin Core
+    "uploaddate", "datecreated", "citation_publication_date", "citation_date", "citation_online_date",
+    "bepress_citation_date", "bepress_citation_online_date", "dc:date", "dc.date.created", "dcterms.date",
+    "dcterms:created", "dcterms:issued", "dcterms:date", "dcterms.available", "prism.publicationdate",
 )
 _MODIFIED_META = (
     "article:modified_time", "og:updated_time", "og:article:modified_time", "datemodified",
@@ -101,11 +111,14 @@ class ArticleRecord:
     section: str | None = None
     description: str | None = None
     word_count: int = 0
+    # the publish day as the page states it (its own offset or the source's timezone), which can differ
+    # from published_at's UTC day; for comparing with day-level references, not stored in the tables
+    published_local_date: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly: datetimes as ISO 8601 strings."""
+        """JSON-friendly: datetimes and dates as ISO 8601 strings."""
         d = asdict(self)
-        for key in ("published_at", "updated_at"):
+        for key in ("published_at", "updated_at", "published_local_date"):
             d[key] = d[key].isoformat() if d[key] else None
         return d
 
@@ -283,10 +296,31 @@ def _is_updated(el: HtmlElement) -> bool:
     return bool(marks & {"updated", "modified", "datemodified", "update"})
 
 
-_ITEMPROP_DATES = etree.XPath(".//*[@itemprop='datePublished' or @itemprop='dateModified']")
+_PUBLISHED_PROPS = frozenset({"datePublished", "uploadDate", "dateCreated", "dc:date", "dcterms:created",
+                              "dcterms:issued", "dc:created"})
+_ITEMPROP_DATES = etree.XPath(
+    ".//*[@itemprop='datePublished' or @itemprop='dateModified' or @itemprop='uploadDate'"
+    " or @itemprop='dateCreated' or @property='dc:date' or @property='dcterms:created'"
+    " or @property='dcterms:issued' or @property='dc:created' or @property='dcterms:modified']")
 
 
 _Times = tuple[list[ParsedTime], list[ParsedTime]]
+
+
+_HAS_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+
+
+def _markup_time(value: str | None, tz: tzinfo, date_order: str | None = None) -> ParsedTime | None:
+    """A machine-readable date: ISO 8601 / RFC 822 first, then the forms markup also carries
+    (``2019/10/16`` in citation metadata, ``2019-10-16 10:00 CDT``, ``16.10.2019``) read like a
+    printed date, when the value is nothing but that date."""
+    parsed = parse_timestamp(value, tz)
+    if parsed is not None or not value or len(value) > 80 or not _HAS_YEAR.search(value):
+        return parsed
+    found = find_visible_times(value, tz, date_order=date_order)
+    if len(found) == 1 and not re.search(r"\w", value[: found[0].start]):
+        return found[0].parsed
+    return None
 
 
 def _structured_times(tree: HtmlElement, tz: tzinfo, protected: set[HtmlElement]) -> _Times:
@@ -294,19 +328,19 @@ def _structured_times(tree: HtmlElement, tz: tzinfo, protected: set[HtmlElement]
     published: list[ParsedTime] = []
     updated: list[ParsedTime] = []
     for el in _ITEMPROP_DATES(tree):
-        prop = el.get("itemprop")
+        prop = el.get("itemprop") or el.get("property")
         if el.tag == "meta":
             continue
-        parsed = parse_timestamp(el.get("datetime") or el.get("content") or el.text_content(), tz)
+        parsed = _markup_time(el.get("datetime") or el.get("content") or el.text_content(), tz)
         if parsed and not _in_boilerplate(el, protected):
-            (published if prop == "datePublished" else updated).append(parsed)
+            (published if prop in _PUBLISHED_PROPS else updated).append(parsed)
     for el in tree.iter("time"):
         value = el.get("datetime")
         if not value or _in_boilerplate(el, protected) or _in_masthead(el, protected):
             continue
         if not (el.get("pubdate") is not None or _in_header_context(el)):
             continue
-        parsed = parse_timestamp(value, tz)
+        parsed = _markup_time(value, tz)
         if parsed:
             (updated if _is_updated(el) or _is_updated(el.getparent()) else published).append(parsed)
     return published, updated
@@ -538,15 +572,15 @@ def extract_article(
     updated: list[_Candidate] = []
     if ld:
         for key, bucket in (("datePublished", published), ("dateCreated", published), ("dateModified", updated)):
-            parsed = parse_timestamp(_ld_text(ld.get(key)), tz)
+            parsed = _markup_time(_ld_text(ld.get(key)), tz)
             if parsed:
                 bucket.append(_Candidate(parsed, "json-ld"))
     for key in _PUBLISHED_META:
-        parsed = parse_timestamp(meta.get(key), tz)
+        parsed = _markup_time(meta.get(key), tz)
         if parsed:
             published.append(_Candidate(parsed, "meta"))
     for key in _MODIFIED_META:
-        parsed = parse_timestamp(meta.get(key), tz)
+        parsed = _markup_time(meta.get(key), tz)
         if parsed:
             updated.append(_Candidate(parsed, "meta"))
     protected = protected_nodes(tree)
@@ -560,6 +594,15 @@ def extract_article(
         tree, tz, protected, language=_language(locales), date_order=_date_order(locales), fetched=fetched)
     published += [_Candidate(p, "visible-text") for p in visible_published]
     updated += [_Candidate(p, "visible-text") for p in visible_updated]
+    # last: dates JSON-LD gives a page that is not typed as an article (WebPage, VideoObject, ...)
+    for item in ld_items:
+        if item is ld:
+            continue
+        for key in ("datePublished", "uploadDate", "dateCreated"):
+            parsed = _markup_time(_ld_text(item.get(key)), tz)
+            if parsed:
+                published.append(_Candidate(parsed, "json-ld"))
+                break
     hint = feed_published_at if feed_published_at is not None else listing_time
     hint = as_utc(hint) if hint is not None else None
     published = [_settle(c, hint, fetched) for c in published]
@@ -609,6 +652,7 @@ def extract_article(
         body=body,
         published_at=published_at,
         published_at_source=chosen.source if chosen else None,
+        published_local_date=(chosen.parsed.local_day or chosen.parsed.value.astimezone(tz).date()) if chosen else None,
         updated_at=updated_at,
         word_count=word_count,
         **record_meta,
