@@ -11,6 +11,7 @@ story paragraphs and its ancestors, then drop leftover junk lines from the text.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -50,11 +51,28 @@ TICKER = re.compile(
 
 def class_parts(el: HtmlElement) -> list[str]:
     """Lower-cased words of an element's class and id attributes."""
+    return list(name_parts(el.get("class"), el.get("id")))
+
+
+# Pages repeat the same class/id values on many elements (and across pages of a site), so the
+# split and the verdict are memoised by the attribute values.
+@lru_cache(maxsize=65536)
+def name_parts(class_attr: str | None, id_attr: str | None) -> tuple[str, ...]:
     words: list[str] = []
-    for attr in (el.get("class"), el.get("id")):
+    for attr in (class_attr, id_attr):
         if attr:
             words.extend(w.lower() for w in _SPLIT.split(attr) if w)
-    return words
+    return tuple(words)
+
+
+@lru_cache(maxsize=65536)
+def _boilerplate_names(class_attr: str | None, id_attr: str | None) -> bool:
+    parts = name_parts(class_attr, id_attr)
+    if not parts:
+        return False
+    if any(p in _BOILERPLATE_PARTS for p in parts):
+        return True
+    return any(pair in _BOILERPLATE_PAIRS for pair in zip(parts, parts[1:]))
 
 
 def looks_like_boilerplate(el: HtmlElement) -> bool:
@@ -64,12 +82,7 @@ def looks_like_boilerplate(el: HtmlElement) -> bool:
         return False  # CMSes put taxonomy classes ("tag-bitcoin") on the article element itself
     if tag in _REMOVED_TAGS or (el.get("role") or "").lower() in _REMOVED_ROLES:
         return True
-    parts = class_parts(el)
-    if not parts:
-        return False
-    if any(p in _BOILERPLATE_PARTS for p in parts):
-        return True
-    return any(pair in _BOILERPLATE_PAIRS for pair in zip(parts, parts[1:]))
+    return _boilerplate_names(el.get("class"), el.get("id"))
 
 
 def story_container(body: HtmlElement) -> HtmlElement | None:
@@ -104,10 +117,6 @@ def _is_ticker_block(el: HtmlElement) -> bool:
     return len(hits) >= 3 and sum(len(h) for h in hits) >= 0.5 * len(text.strip())
 
 
-_CANDIDATES = etree.XPath(
-    ".//*[@class or @id or @role or self::nav or self::footer or self::aside or self::form or self::button"
-    " or self::noscript or self::select or self::input or self::dialog]"
-)
 _LISTS = etree.XPath(".//ul|.//ol")
 _PERCENT_TEXT = etree.XPath(".//text()[contains(., '%')]")
 
@@ -216,10 +225,17 @@ def preclean(tree: HtmlElement, protected: set[HtmlElement] | None = None) -> in
         protected = protected_nodes(tree)
 
     doomed: list[HtmlElement] = []
-    # XPath pre-selects the few elements worth a look; walking every node in Python
-    # would cost more than trafilatura's own cleaning
-    for el in _CANDIDATES(body):
-        if el not in protected and looks_like_boilerplate(el):
+    # looks_like_boilerplate inlined: one walk over the elements, the class/id verdict memoised by
+    # value (cheaper than an XPath pre-selection, which keeps most elements anyway)
+    for el in body.iter(etree.Element):
+        tag = el.tag
+        if el is body or tag in _CONTENT_TAGS or el in protected:
+            continue
+        if tag in _REMOVED_TAGS:
+            doomed.append(el)
+            continue
+        role = el.get("role")
+        if (role and role.lower() in _REMOVED_ROLES) or _boilerplate_names(el.get("class"), el.get("id")):
             doomed.append(el)
     for el in _LISTS(body):
         if el not in protected:

@@ -278,6 +278,8 @@ _AGO_PATTERNS = [
 ]
 _SUB_DAY = re.compile(r"^(?:" + _SUB_DAY_UNITS + r")\.?$", re.I)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_FOUR_DIGITS = re.compile(r"\d{4}")
+_DIGIT = re.compile(r"\d")
 _MIN_YEAR, _MAX_YEAR = 1970, 2100
 _FALLBACK_LANGUAGES = ("de", "fr", "es")  # month names tried when a page does not say its language
 _CJK_PM = {"午後", "下午", "晚上"}
@@ -346,15 +348,19 @@ def find_visible_times(
             if parsed is not None:
                 found[m.start()] = VisibleTime(parsed, m.start(), m.end())
 
-    for pattern in _VISIBLE_PATTERNS:
-        add(pattern, lambda m: _visible_match(m, tzi, date_order))
-    if language != "en" and _uncovered_year(text, found.values()):
+    # every dated pattern needs a four-digit year, the day-word one an hour: skip them on text without
+    has_year = _FOUR_DIGITS.search(text) is not None
+    if has_year:
+        for pattern in _VISIBLE_PATTERNS:
+            add(pattern, lambda m: _visible_match(m, tzi, date_order))
+    if has_year and language != "en" and _uncovered_year(text, found.values()):
         localized = _localized_pattern(tuple([language] if language else _FALLBACK_LANGUAGES))
         if localized is not None:
             add(localized[0], lambda m: _visible_match(m, tzi, date_order, localized[1]))
     if relative_base is not None:
         base = relative_base.astimezone(timezone.utc)
-        add(_DAY_WORD_PATTERN, lambda m: _day_word_match(m, tzi, base))
+        if has_year or _DIGIT.search(text) is not None:
+            add(_DAY_WORD_PATTERN, lambda m: _day_word_match(m, tzi, base))
         for lang, pattern in _AGO_PATTERNS:
             add(pattern, lambda m, lang=lang: _ago_match(m, lang, tzi, base))
     return [found[k] for k in sorted(found)]

@@ -32,6 +32,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any, Iterator
 
 import trafilatura
@@ -40,7 +41,9 @@ from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
 from newsmarkets.intervals import as_utc
-from newsmarkets.news.boilerplate import class_parts, looks_like_boilerplate, postclean, preclean, protected_nodes
+from newsmarkets.news.boilerplate import (
+    class_parts, looks_like_boilerplate, name_parts, postclean, preclean, protected_nodes,
+)
 from newsmarkets.news.dates import ParsedTime, find_visible_times, numeric_date_order, parse_timestamp, zone
 from newsmarkets.news.titles import headline
 from newsmarkets.news.urls import UrlError, canonicalize_url
@@ -298,10 +301,15 @@ def _is_updated(el: HtmlElement) -> bool:
 
 _PUBLISHED_PROPS = frozenset({"datePublished", "uploadDate", "dateCreated", "dc:date", "dcterms:created",
                               "dcterms:issued", "dc:created"})
-_ITEMPROP_DATES = etree.XPath(
-    ".//*[@itemprop='datePublished' or @itemprop='dateModified' or @itemprop='uploadDate'"
-    " or @itemprop='dateCreated' or @property='dc:date' or @property='dcterms:created'"
-    " or @property='dcterms:issued' or @property='dc:created' or @property='dcterms:modified']")
+_ITEMPROP_DATE_VALUES = frozenset({"datePublished", "dateModified", "uploadDate", "dateCreated"})
+_PROPERTY_DATE_VALUES = frozenset({"dc:date", "dcterms:created", "dcterms:issued", "dc:created", "dcterms:modified"})
+# the few elements with an itemprop/property, filtered in Python: faster than an or-chain predicate
+_ITEMPROP_OR_PROPERTY = etree.XPath(".//*[@itemprop or @property]")
+
+
+def _itemprop_dates(tree: HtmlElement) -> list[HtmlElement]:
+    return [el for el in _ITEMPROP_OR_PROPERTY(tree)
+            if el.get("itemprop") in _ITEMPROP_DATE_VALUES or el.get("property") in _PROPERTY_DATE_VALUES]
 
 
 _Times = tuple[list[ParsedTime], list[ParsedTime]]
@@ -327,7 +335,7 @@ def _structured_times(tree: HtmlElement, tz: tzinfo, protected: set[HtmlElement]
     """(published, updated) from itemprop attributes and header <time datetime> elements."""
     published: list[ParsedTime] = []
     updated: list[ParsedTime] = []
-    for el in _ITEMPROP_DATES(tree):
+    for el in _itemprop_dates(tree):
         prop = el.get("itemprop") or el.get("property")
         if el.tag == "meta":
             continue
@@ -346,9 +354,17 @@ def _structured_times(tree: HtmlElement, tz: tzinfo, protected: set[HtmlElement]
     return published, updated
 
 
-_DATE_ELEMENTS = etree.XPath(".//time | .//header | .//*[@class or @id]")
 _DATE_ATTR = re.compile(r"date|time|byline|publish|posted|meta|updated|modified", re.I)
 _VISIBLE_CONTEXT = _DATE_CONTEXT | {"updated", "modified"}
+
+
+@lru_cache(maxsize=65536)
+def _date_context_name(class_attr: str, id_attr: str) -> bool:
+    """Whether a class/id names a date context (memoised: pages repeat their class names)."""
+    # cheap substring test first; the word test rejects "candidate" and the like
+    if not _DATE_ATTR.search(f"{class_attr} {id_attr}"):
+        return False
+    return bool(set(name_parts(class_attr or None, id_attr or None)) & _VISIBLE_CONTEXT)
 
 
 def _visible_times(
@@ -362,12 +378,14 @@ def _visible_times(
 ) -> _Times:
     """Dates printed in bylines/datelines/headers, split into published and updated by their label."""
     texts: list[str] = []
-    for el in _DATE_ELEMENTS(tree):
+    # <time>, <header> and elements with a class/id naming a date context, in document order (one walk
+    # with the name test memoised by value: cheaper than an XPath selecting every element with a class)
+    for el in tree.iter(etree.Element):
+        if el is tree:
+            continue
         if el.tag not in ("time", "header"):
-            # cheap substring test first; the word test rejects "candidate" and the like
-            if not _DATE_ATTR.search(f"{el.get('class', '')} {el.get('id', '')}"):
-                continue
-            if not set(class_parts(el)) & _VISIBLE_CONTEXT:
+            class_attr, id_attr = el.get("class"), el.get("id")
+            if (class_attr is None and id_attr is None) or not _date_context_name(class_attr or "", id_attr or ""):
                 continue
         if el.tag != "time" and len(el) > 12:
             continue  # a layout block, not a byline
@@ -375,9 +393,14 @@ def _visible_times(
             texts.append(el.text_content())
     published: list[ParsedTime] = []
     updated: list[ParsedTime] = []
+    seen: dict[str, list] = {}  # nested bylines repeat the same text
     for text in texts:
         byline = text[:600]
-        for found in find_visible_times(byline, tz, language=language, date_order=date_order, relative_base=fetched):
+        times = seen.get(byline)
+        if times is None:
+            times = seen[byline] = find_visible_times(
+                byline, tz, language=language, date_order=date_order, relative_base=fetched)
+        for found in times:
             before = byline[max(0, found.start - 30) : found.start]
             is_update = _UPDATED_WORDS.search(before) or _UPDATED_AFTER.match(byline[found.end : found.end + 8])
             (updated if is_update else published).append(found.parsed)
