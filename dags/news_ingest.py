@@ -37,7 +37,9 @@ a story meanwhile), whose only expectation, not null, holds by construction.
 * Raw HTML is kept compressed under `_raw_html/dt=…/` so articles can be
   re-extracted without refetching.
 * Backfill a range: `airflow backfill create --dag-id news_ingest
-  --from-date 2026-01-05 --to-date 2026-01-07`. A rerun replaces only what
+  --from-date 2024-10-15 --to-date 2024-10-17`. An hour older than
+  everything the sources' feeds and sitemaps list (or one that has not
+  begun) fails at once, naming each source's oldest listed page. A rerun replaces only what
   it re-fetched: an article whose page fails this time keeps its published
   row (its `fetch_log` row says so), one whose page answers 404/410 is
   removed (counted in `fetch_log` and the publish task's metadata); an
@@ -50,13 +52,12 @@ a story meanwhile), whose only expectation, not null, holds by construction.
 
 from __future__ import annotations
 
-from datetime import datetime
 
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import ARTICLE_ASSETS, ARTICLES, DQ_RESULTS, FETCH_LOG
-from newsmarkets.orchestration.defaults import default_args, schedule_end
+from newsmarkets.orchestration.defaults import EARLIEST_START, default_args, schedule_end
 from newsmarkets.orchestration.tasks import refresh_catalog
 
 
@@ -64,7 +65,7 @@ from newsmarkets.orchestration.tasks import refresh_catalog
     dag_id="news_ingest",
     dag_display_name="News · hourly ingestion",
     schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-    start_date=datetime(2025, 1, 1),
+    start_date=EARLIEST_START,
     end_date=schedule_end(),
     catchup=False,
     max_active_runs=4,
@@ -76,11 +77,13 @@ def news_ingest():
     @task(task_display_name="Discover article URLs")
     def discover() -> list[dict]:
         """Read feeds (and sitemaps for past hours) of every source; stage the hour's URLs."""
+        from newsmarkets.intervals import IntervalNotServable
         from newsmarkets.news.ingest.discover import discover as discover_urls
-        from newsmarkets.orchestration.runtime import run_context
+        from newsmarkets.orchestration.runtime import fail_without_retry, run_context
 
         cfg, interval, run_id = run_context()
-        return discover_urls(cfg, interval, run_id)
+        with fail_without_retry(IntervalNotServable):
+            return discover_urls(cfg, interval, run_id)
 
     @task(task_display_name="Fetch pages politely", map_index_template="{{ source_name }}")
     def fetch(discovered: dict) -> dict:
@@ -97,17 +100,13 @@ def news_ingest():
     @task(task_display_name="Extract articles")
     def extract(fetched: list[dict]) -> dict:
         """Extract title, body and publish time of every fetched page; stage candidates and failures."""
-        from airflow.sdk.exceptions import AirflowFailException
-
         from newsmarkets.news.ingest.extract import extract as extract_pages
-        from newsmarkets.orchestration.runtime import run_context
+        from newsmarkets.orchestration.runtime import fail_without_retry, run_context
         from newsmarkets.quality.thin_batch import ThinBatchError
 
         cfg, interval, run_id = run_context()
-        try:
+        with fail_without_retry(ThinBatchError):  # retrying would re-read the same failed fetches
             return extract_pages(cfg, interval, run_id, list(fetched))
-        except ThinBatchError as exc:  # retrying would re-read the same failed fetches
-            raise AirflowFailException(str(exc)) from exc
 
     @task(task_display_name="Deduplicate, group stories")
     def deduplicate(extracted: dict) -> dict:

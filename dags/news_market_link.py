@@ -22,20 +22,20 @@ recomputed by the next day's run (each day's rows are rewritten through
 that day's own files, so reruns stay idempotent).
 
 * Backfill a range: `airflow backfill create --dag-id news_market_link
-  --from-date 2026-01-05 --to-date 2026-01-07` (after, or together with, the
+  --from-date 2024-10-15 --to-date 2024-10-17` (after, or together with, the
   news and price backfills of that range: the sensors wait for them).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import DQ_RESULTS, MARKET_MOVES, NEWS_MARKET_MOVES
-from newsmarkets.orchestration.defaults import default_args, schedule_end
+from newsmarkets.orchestration.defaults import EARLIEST_START, default_args, schedule_end
 from newsmarkets.orchestration.tasks import refresh_catalog
 
 INPUT_WAIT = dict(mode="reschedule", poke_interval=30, timeout=timedelta(hours=12).total_seconds(),
@@ -51,7 +51,7 @@ def _hours_of_day(logical_date, **_):
     dag_id="news_market_link",
     dag_display_name="News → market moves · daily event study",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=datetime(2025, 1, 1),
+    start_date=EARLIEST_START,
     end_date=schedule_end(),
     catchup=False,
     max_active_runs=1,  # day D rewrites D-1's unsettled rows: one day at a time keeps that ordered

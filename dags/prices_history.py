@@ -7,7 +7,10 @@ points within a day of now and hourly points further back), validates and
 publishes it to `price_snapshots` with `source = market_chart`.
 
 * **Backfill any range**: `airflow backfill create --dag-id prices_history
-  --from-date 2026-01-05 --to-date 2026-01-07`, or from the UI.
+  --from-date 2024-10-15 --to-date 2024-10-17`, or from the UI, back to the
+  provider's first day (CoinGecko: 2013-04-28). A day before it, a day that
+  has not begun, or one where no configured asset has a single price fails
+  at once naming why, instead of succeeding empty.
 * Hours (or whole days) with no points for an asset are recorded in
   `price_gaps` instead of being hidden.
 * Reruns of a day replace what they re-fetched, with no duplicates: an asset
@@ -21,13 +24,12 @@ publishes it to `price_snapshots` with `source = market_chart`.
 
 from __future__ import annotations
 
-from datetime import datetime
 
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import DQ_RESULTS, PRICE_GAPS, PRICE_SNAPSHOTS
-from newsmarkets.orchestration.defaults import default_args, schedule_end
+from newsmarkets.orchestration.defaults import EARLIEST_START, default_args, schedule_end
 from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
 
 
@@ -35,7 +37,7 @@ from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
     dag_id="prices_history",
     dag_display_name="Prices · daily history",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=datetime(2025, 1, 1),
+    start_date=EARLIEST_START,
     end_date=schedule_end(),
     catchup=False,
     max_active_runs=4,
@@ -47,11 +49,13 @@ def prices_history():
     @task(task_display_name="Fetch day of history")
     def fetch() -> dict:
         """Fetch one day of price history per asset and stage points and gaps."""
-        from newsmarkets.orchestration.runtime import run_context
+        from newsmarkets.intervals import IntervalNotServable
+        from newsmarkets.orchestration.runtime import fail_without_retry, run_context
         from newsmarkets.prices.pipeline import fetch_history
 
         cfg, interval, run_id = run_context()
-        return fetch_history(cfg, interval, run_id)
+        with fail_without_retry(IntervalNotServable):
+            return fetch_history(cfg, interval, run_id)
 
     publish = publish_prices_task([PRICE_SNAPSHOTS, PRICE_GAPS, DQ_RESULTS])
 

@@ -7,7 +7,8 @@ Great Expectations suite and publishes it to `price_snapshots`, partitioned by
 the UTC date of `observed_at`.
 
 * **Live only** — catchup is off: a snapshot of *now* cannot describe the past.
-  Use `prices_history` to backfill.
+  A run for any other slot (a backfill) fails at once, naming the
+  `prices_history` backfill to run instead.
 * A batch failing a critical expectation is quarantined under
   `_quarantine/price_snapshots/` with its validation result, the task fails
   naming the expectations, and the table is untouched.
@@ -16,13 +17,12 @@ the UTC date of `observed_at`.
 
 from __future__ import annotations
 
-from datetime import datetime
 
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import DQ_RESULTS, PRICE_SNAPSHOTS
-from newsmarkets.orchestration.defaults import default_args, schedule_end
+from newsmarkets.orchestration.defaults import EARLIEST_START, default_args, schedule_end
 from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
 
 
@@ -30,7 +30,7 @@ from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
     dag_id="prices_snapshot",
     dag_display_name="Prices · live snapshot",
     schedule=CronDataIntervalTimetable("*/5 * * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1),
+    start_date=EARLIEST_START,
     end_date=schedule_end(),
     catchup=False,
     max_active_runs=1,
@@ -42,11 +42,13 @@ def prices_snapshot():
     @task(task_display_name="Fetch markets snapshot")
     def fetch() -> dict:
         """Fetch the current snapshot for every configured asset and stage it."""
-        from newsmarkets.orchestration.runtime import run_context
+        from newsmarkets.intervals import IntervalNotServable
+        from newsmarkets.orchestration.runtime import fail_without_retry, run_context
         from newsmarkets.prices.pipeline import fetch_snapshot
 
         cfg, interval, run_id = run_context()
-        return fetch_snapshot(cfg, interval, run_id)
+        with fail_without_retry(IntervalNotServable):  # a past slot stays past
+            return fetch_snapshot(cfg, interval, run_id)
 
     publish = publish_prices_task([PRICE_SNAPSHOTS, DQ_RESULTS])
 

@@ -28,12 +28,10 @@ shared by concurrent runs. Backfill a range to compact a backlog.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from newsmarkets.orchestration.defaults import default_args, schedule_end
+from newsmarkets.orchestration.defaults import EARLIEST_START, default_args, schedule_end
 from newsmarkets.orchestration.tasks import refresh_catalog
 
 
@@ -41,7 +39,7 @@ from newsmarkets.orchestration.tasks import refresh_catalog
     dag_id="warehouse_maintenance",
     dag_display_name="Warehouse · daily maintenance",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=datetime(2025, 1, 1),
+    start_date=EARLIEST_START,
     end_date=schedule_end(),
     catchup=False,
     max_active_runs=1,

@@ -6,6 +6,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 
+class IntervalNotServable(ValueError):
+    """A run's interval lies outside what its DAG's sources can answer for; a retry cannot help.
+
+    Raised instead of succeeding empty (a backfill of a day before the
+    provider's history, a snapshot of the past, an hour that has not begun);
+    the message names the interval and why.
+    """
+
+
 def as_utc(value: datetime | str) -> datetime:
     """Parse/normalise to an aware UTC datetime; naive input is refused, not guessed."""
     if isinstance(value, str):

@@ -41,6 +41,8 @@ def linked_day(env, warehouse):
     assert set(news.values()) == {"success"}, news
     link = run_backfill(env, "news_market_link", day.isoformat(), day.isoformat(), 1, reprocess="completed")
     assert set(link.values()) == {"success"}, link
+    # The real past (issue 21): 2024-10-15, backfilled for prices, news and linking through Airflow.
+    assert day.isoformat() == "2024-10-15"
     return day.isoformat()
 
 

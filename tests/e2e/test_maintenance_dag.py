@@ -58,9 +58,9 @@ def test_maintenance_compacts_builds_docs_and_applies_retention(env, warehouse):
     assert set(states.values()) == {"success"}, states
 
     # Retention targets: a raw page from long before the world, a staging folder untouched for two days.
-    old_page = rawstore.write_raw_html(warehouse, datetime(2025, 6, 1, tzinfo=timezone.utc), "coinwire",
-                                       "old-page", "<html>old</html>")
-    stale = warehouse.storage.path("_staging", "news_discovered", "20250601T000000Z-20250601T010000Z")
+    long_before = datetime(first.year, first.month, first.day, tzinfo=timezone.utc) - timedelta(days=400)
+    old_page = rawstore.write_raw_html(warehouse, long_before, "coinwire", "old-page", "<html>old</html>")
+    stale = warehouse.storage.path("_staging", "news_discovered", f"{long_before:%Y%m%dT%H%M%SZ}-{long_before:%Y%m%d}T010000Z")
     os.makedirs(stale, exist_ok=True)
     Path(stale, "coinwire.json").write_text("{}")
     two_days_ago = time.time() - 2 * 86400

@@ -8,15 +8,18 @@ concurrently, must leave exactly one original per story.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import pytest
 
-from conftest import run_backfill
+from conftest import WORLD_START, run_backfill
 
 pytestmark = pytest.mark.slow
 
 # Six past hours across midnight (two dt partitions), recovered from sitemaps: a backfill.
-FROM, TO, HOURS = "2026-01-05T21:00:00+00:00", "2026-01-06T02:00:00+00:00", 6
+NEXT_DAY = WORLD_START + timedelta(days=1)
+FROM, TO, HOURS = f"{WORLD_START}T21:00:00+00:00", f"{NEXT_DAY}T02:00:00+00:00", 6
 
 
 def _truth(env) -> list[dict]:
@@ -57,7 +60,7 @@ def test_news_backfill_recovers_the_hours(env, warehouse):
     assert set(log.loc[log["outcome"] == "article", "article_id"]) == set(articles["article_id"])
     assert (articles["published_at"] <= articles["fetched_at"]).all()
     assert (articles["dt"] == articles["published_at"].dt.strftime("%Y-%m-%d")).all()
-    assert {"2026-01-05", "2026-01-06"} <= set(articles["dt"])
+    assert {WORLD_START.isoformat(), NEXT_DAY.isoformat()} <= set(articles["dt"])
 
 
 def test_news_rerun_changes_nothing(env, warehouse):

@@ -104,6 +104,32 @@ def test_live_snapshot_at_the_replay_clock(env, warehouse):
     assert snaps["symbol"].str.islower().all()
 
 
+def _refused(env, dag_id, start, end) -> tuple[str, dict]:
+    """Backfill one interval the DAG cannot serve; returns (failure report, fetch try numbers)."""
+    from newsmarkets.local.backfill import DagRunFailed, create_backfill, wait_for_runs
+
+    backfill_id = create_backfill(env.airflow, dag_id, start, end, max_active_runs=1, reprocess="completed")
+    with pytest.raises(DagRunFailed) as failed:
+        wait_for_runs(env.airflow, dag_id, backfill_id=backfill_id, expected=1, timeout_s=600, progress=None)
+    run_ids = [r for (r,) in env.airflow.query("SELECT run_id FROM dag_run WHERE backfill_id = %s", (backfill_id,))]
+    tries = dict(env.airflow.query(
+        "SELECT task_id, try_number FROM task_instance WHERE dag_id = %s AND run_id = %s", (dag_id, run_ids[0])))
+    return str(failed.value), tries
+
+
+def test_runs_the_provider_cannot_serve_fail_naming_why(env, warehouse):
+    # Issue 21: these used to be green runs with nothing in them (dates before the DAGs' start_date).
+    before = warehouse.read("price_snapshots")
+    report, tries = _refused(env, "prices_snapshot", "2024-10-15T09:00:00+00:00", "2024-10-15T09:00:00+00:00")
+    assert "prices_snapshot cannot serve" in report and "the provider prices now" in report, report
+    assert "--dag-id prices_history --from-date 2024-10-15" in report, report
+    report, tries_history = _refused(env, "prices_history", "2013-04-27", "2013-04-27")
+    assert "coingecko's price history starts on 2013-04-28" in report, report
+    # Refusals fail at once (a retry cannot help) and publish nothing.
+    assert tries["fetch"] == 1 and tries_history["fetch"] == 1, (tries, tries_history)
+    pd.testing.assert_frame_equal(warehouse.read("price_snapshots"), before)
+
+
 def test_transient_faults_recovered_by_client_and_airflow_retries(env, warehouse):
     # 429s are absorbed inside the task (Retry-After honoured); 5 straight 503s
     # exhaust the client's retries so the first task try fails and Airflow's

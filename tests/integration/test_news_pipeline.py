@@ -511,3 +511,21 @@ def test_most_pages_failing_fails_extract_and_publishes_nothing(world):
     with pytest.raises(ThinBatchError, match=f"{len(pages)} of {len(pages)} fetches failed"):
         extract(cfg, hour, "hour-thin", fetched)
     pd.testing.assert_frame_equal(before, wh.read("articles").sort_values("article_id", ignore_index=True))
+
+
+def test_an_hour_older_than_every_sources_listings_fails_naming_their_reach(world):
+    """Issue 21: an hour the sites list nothing for is refused, not a green run with no articles."""
+    from newsmarkets.intervals import IntervalNotServable
+
+    wh = world["wh"]
+    published = len(wh.read("articles"))
+    hour = Interval(datetime(2024, 10, 15, 9, tzinfo=timezone.utc), datetime(2024, 10, 15, 10, tzinfo=timezone.utc))
+    with pytest.raises(IntervalNotServable) as refused:
+        discover(world["cfg"], hour, "before-the-archive")
+    message = str(refused.value)
+    assert "news_ingest cannot serve [2024-10-15T09:00:00+00:00, 2024-10-15T10:00:00+00:00)" in message
+    assert "no source's feeds or sitemaps list anything that old" in message
+    # Each source's reach is named: the world's first day, when its archive begins.
+    assert all(f"{s.name} 2026-01-0" in message for s in world["cfg"].news.sources), message
+    assert len(wh.read("articles")) == published
+

@@ -42,7 +42,8 @@ class WorldWindow:
 class EmbeddedEnvironment:
     """Postgres + replay server + Airflow under ``base_dir``, with a generated config."""
 
-    def __init__(self, base_dir: str | os.PathLike, *, days: int | None = None, wall_clock: bool = False,
+    def __init__(self, base_dir: str | os.PathLike, *, days: int | None = None, start: date | None = None,
+                 wall_clock: bool = False,
                  ui_port: int | None = None, base_config: str | os.PathLike | None = None,
                  extra_env: dict[str, str] | None = None, parallelism: int = 4, replay_port: int | None = None):
         self.base_dir = Path(base_dir).resolve()
@@ -56,7 +57,8 @@ class EmbeddedEnvironment:
             span = max(days or rc.days, 2)
             self.window = WorldWindow(today - timedelta(days=span - 1), span)
         else:
-            self.window = WorldWindow(date.fromisoformat(rc.start), days or rc.days)
+            # ``start`` moves the whole world (the tests backfill 2024-10-15 through it).
+            self.window = WorldWindow(start or date.fromisoformat(rc.start), days or rc.days)
         self.ui_port = ui_port
         self.extra_env = dict(extra_env or {})
         self.parallelism = parallelism

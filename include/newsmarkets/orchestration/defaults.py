@@ -8,6 +8,13 @@ import os
 from datetime import datetime, timedelta
 
 
+# Every DAG's start_date: bitcoin's genesis block, before any crypto market or
+# crypto news. With catchup off nothing runs by itself; a backfill of any past
+# day creates real runs, and what a source cannot serve fails naming why
+# (IntervalNotServable) instead of Airflow skipping dates before start_date.
+EARLIEST_START = datetime(2009, 1, 3)
+
+
 def default_args() -> dict:
     from newsmarkets.orchestration.retries import RerunBackoff
 

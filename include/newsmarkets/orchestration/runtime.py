@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from newsmarkets.config import Config, load_config
 from newsmarkets.intervals import Interval
 
@@ -18,3 +20,18 @@ def run_context() -> tuple[Config, Interval, str]:
             "trigger it with a logical date on the DAG's schedule or use `airflow backfill create`"
         )
     return load_config(), Interval(start, end), ctx["run_id"]
+
+
+@contextmanager
+def fail_without_retry(*errors: type[BaseException]):
+    """Turn ``errors`` into ``AirflowFailException``: the task fails at once, its message kept.
+
+    For failures a retry cannot fix (an interval the DAG cannot serve, a batch
+    whose fetches mostly failed when a retry would re-read the same failures).
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except errors as exc:
+        raise AirflowFailException(str(exc)) from exc

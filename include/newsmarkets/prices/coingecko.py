@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable, Sequence
 from urllib.parse import quote, urlsplit
 
@@ -85,6 +85,7 @@ class CoinGeckoClient(PriceProvider):
     """The CoinGecko v3 endpoints the warehouse uses, with rate limiting and retries."""
 
     name = "coingecko"
+    history_start = date(2013, 4, 28)  # CoinGecko's series begin here (bitcoin's first listed day)
 
     def __init__(self, cfg: PricesConfig, http: HttpConfig) -> None:
         scheme = urlsplit(cfg.base_url).scheme

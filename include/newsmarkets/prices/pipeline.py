@@ -40,11 +40,15 @@ def fetch_snapshot(cfg: Config, interval: Interval, run_id: str) -> dict:
     from newsmarkets.prices.provider import make_provider
     from newsmarkets.prices.transform import markets_to_frame
 
+    from newsmarkets.prices.servable import check_snapshot_answer
+
     started = time.perf_counter()
     provider = make_provider(cfg.prices, cfg.http)
     records = provider.markets(list(cfg.prices.assets))
     fetched = time.perf_counter()
     frame = markets_to_frame(records, snapshot_at=interval.end, ingested_at=_now())
+    check_snapshot_answer(interval, frame["observed_at"],
+                          tolerance=timedelta(minutes=cfg.quality.observed_at_tolerance_minutes))
     path = _warehouse(cfg).stage(SNAPSHOTS, frame, interval, run_id)
     log.info("staged %d snapshot rows for %d assets at %s", len(frame), len(cfg.prices.assets), path)
     return {
@@ -71,8 +75,11 @@ def fetch_history(cfg: Config, interval: Interval, run_id: str, *, max_workers: 
     from newsmarkets.prices.transform import find_gaps, market_chart_to_frame
     from newsmarkets.quality.thin_batch import check_failed_share
 
+    from newsmarkets.prices.servable import check_history_answers, check_history_interval
+
     started = time.perf_counter()
     provider = make_provider(cfg.prices, cfg.http)
+    check_history_interval(interval, provider=provider.name, history_start=provider.history_start, now=_now())
     coins = {c["id"]: c for c in provider.list_assets() if c.get("id") in set(cfg.prices.assets)}
     unknown = [a for a in cfg.prices.assets if a not in coins]
     if unknown:
@@ -100,6 +107,7 @@ def fetch_history(cfg: Config, interval: Interval, run_id: str, *, max_workers: 
     refreshed = sorted(a for a, f, _ in results if f is not None)
     # Most assets failing is an outage: fail so Airflow retries, before anything is staged.
     check_failed_share(f"prices_history {interval}", len(failed), len(results), cfg.quality.max_failed_fetch_share)
+    check_history_answers(interval, {a: len(f) for a, f, _ in results if f is not None}, provider=provider.name)
     empty_cols = None
     points = pd.concat(frames, ignore_index=True) if frames else None
     if points is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from datetime import datetime
+from datetime import date, datetime
 from typing import Sequence
 
 from newsmarkets.config import HttpConfig, PricesConfig
@@ -42,6 +42,8 @@ class PriceProvider(ABC):
     """A source of current market snapshots and historical price series."""
 
     name: str
+    # The provider's first day of price history: earlier intervals are refused, not answered empty.
+    history_start: date | None = None
 
     @abstractmethod
     def list_assets(self) -> list[dict]:

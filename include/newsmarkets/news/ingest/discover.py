@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Iterable
 
 from newsmarkets.config import Config, NewsSourceConfig
-from newsmarkets.intervals import Interval
+from newsmarkets.intervals import Interval, IntervalNotServable
 from newsmarkets.news.discover import DiscoveredUrl, DiscoveryError, parse_feed, parse_sitemap
 from newsmarkets.news.ingest.common import NewsIngestError, open_warehouse, polite_fetcher
 from newsmarkets.news.urls import UrlError, article_id, canonicalize_url
@@ -179,10 +179,34 @@ def _discover_source(cfg: Config, source: NewsSourceConfig, interval: Interval) 
             listings.extend(from_sitemaps)
     entries, invalid = merge_listings(listings, interval)
     listing_reads = feeds_read + sitemap_fetches
+    dated = [i.published_at for i in listings if i.published_at is not None]
     return {
         "entries": entries, "errors": errors, "invalid_urls": invalid, "read_sitemaps": read_sitemaps,
         "feeds_read": feeds_read, "sitemap_fetches": sitemap_fetches, "nothing_read": listing_reads == 0,
+        "oldest_listed_at": min(dated).astimezone(timezone.utc) if dated else None,
     }
+
+
+def check_servable(interval: Interval, oldest_listed: dict[str, datetime | None], urls_found: int,
+                   now: datetime) -> None:
+    """Refuse an hour the sources cannot answer for, instead of succeeding with no articles.
+
+    An hour that has not begun cannot be served; nor can one older than
+    everything every source's feeds and sitemaps list (before the sources'
+    archives reach back). A quiet hour inside what the listings cover is
+    data: it succeeds empty. Sources that listed nothing dated say nothing.
+    """
+    if interval.start >= now:
+        raise IntervalNotServable(
+            f"news_ingest cannot serve {interval}: it has not begun yet (now is {now:%Y-%m-%dT%H:%MZ})")
+    known = {name: at for name, at in oldest_listed.items() if at is not None}
+    if urls_found or not known or min(known.values()) < interval.end:
+        return
+    reach = ", ".join(f"{name} {at:%Y-%m-%dT%H:%MZ}" for name, at in sorted(known.items()))
+    raise IntervalNotServable(
+        f"news_ingest cannot serve {interval}: no source's feeds or sitemaps list anything that old "
+        f"(oldest listed page per source: {reach}); add an archive sitemap reaching back that far to the "
+        "source's sitemaps")
 
 
 def discover(cfg: Config, interval: Interval, run_id: str) -> list[dict]:
@@ -197,13 +221,26 @@ def discover(cfg: Config, interval: Interval, run_id: str) -> list[dict]:
         log.warning("news.sources is empty: nothing to discover")
         return []
     wh = open_warehouse(cfg)
-    out, all_failed = [], True
+    now = datetime.now(timezone.utc)
+    if interval.start >= now:  # before reading anything: nothing can be listed yet
+        check_servable(interval, {}, 0, now)
+    found_per_source, all_failed = [], True
     for source in cfg.news.sources:
         started = time.perf_counter()
         found = _discover_source(cfg, source, interval)
         all_failed = all_failed and found["nothing_read"]
         for line in found["errors"]:
             log.warning("discover %s: %s", source.name, line)
+        found_per_source.append((source, found, time.perf_counter() - started))
+    if all_failed:
+        raise NewsIngestError(
+            f"discover {interval}: no feed or sitemap of any source could be read: "
+            + "; ".join(e for _, f, _ in found_per_source for e in f["errors"][:3])
+        )
+    check_servable(interval, {s.name: f["oldest_listed_at"] for s, f, _ in found_per_source},
+                   sum(len(f["entries"]) for _, f, _ in found_per_source), now)
+    out = []
+    for source, found, discover_s in found_per_source:
         doc = {"source": source.name, "interval": [interval.start.isoformat(), interval.end.isoformat()],
                "run_id": run_id, "urls": found["entries"]}
         staged = rawstore.write_staged_json(wh, "discovered", interval, run_id, source.name, doc)
@@ -212,11 +249,6 @@ def discover(cfg: Config, interval: Interval, run_id: str) -> list[dict]:
         out.append({
             "source": source.name, "staged": staged, "urls": len(found["entries"]),
             "read_sitemaps": found["read_sitemaps"], "errors": found["errors"][:20],
-            "invalid_urls": found["invalid_urls"], "discover_s": round(time.perf_counter() - started, 3),
+            "invalid_urls": found["invalid_urls"], "discover_s": round(discover_s, 3),
         })
-    if all_failed:
-        raise NewsIngestError(
-            f"discover {interval}: no feed or sitemap of any source could be read: "
-            + "; ".join(e for o in out for e in o["errors"][:3])
-        )
     return out
