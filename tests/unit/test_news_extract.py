@@ -226,8 +226,9 @@ def test_bytes_input_with_non_utf8_encoding():
         ("", "empty"),
         ("   \n ", "empty"),
         ('{"not": "html at all, just a json document that came back from an api endpoint"}', "not"),
-        ("<html><body><p>Too short.</p></body></html>", "no article body"),
-        ("<html><body><nav><a href='/'>Home</a><a href='/x'>Markets</a></nav></body></html>", "no article body"),
+        # short and nothing says "one article" (issue 21: short stories count only on article pages)
+        ("<html><body><p>Too short.</p></body></html>", "not an article page: 2 words, no article markup"),
+        ("<html><body><nav><a href='/'>Home</a><a href='/x'>Markets</a></nav></body></html>", "not an article page"),
     ],
 )
 def test_extraction_error_names_url_and_reason(html, reason):

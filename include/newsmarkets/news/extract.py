@@ -41,6 +41,7 @@ from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
 from newsmarkets.intervals import as_utc
+from newsmarkets.news.article_page import ARTICLE_LD_TYPES, has_sentence, judge_page, story_floor
 from newsmarkets.news.boilerplate import (
     class_parts, looks_like_boilerplate, name_parts, postclean, preclean, protected_nodes,
 )
@@ -49,16 +50,11 @@ from newsmarkets.news.titles import headline
 from newsmarkets.news.urls import UrlError, canonicalize_url
 
 # Fewer words than this is a teaser, paywall stub or error page, not an article (counted by
-# count_words, so CJK text is measured too).
+# count_words, so CJK text is measured too), unless the page is an article page: then a story down to
+# article_page.SHORT_STORY_MIN_WORDS counts (see extract_article).
 MIN_BODY_WORDS = 20
 
-ARTICLE_TYPES = frozenset(
-    {
-        "article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
-        "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle", "liveblogposting",
-        "techarticle", "report", "satiricalarticle", "scholarlyarticle", "socialmediaposting",
-    }
-)
+ARTICLE_TYPES = ARTICLE_LD_TYPES
 _PUBLISHED_META = (
     "article:published_time", "og:article:published_time", "article:published", "datepublished",
     "pubdate", "publishdate", "publish-date", "publish_date", "dc.date.issued", "dc.date", "dcterms.created",
@@ -524,7 +520,7 @@ def _to_minute(value: datetime) -> datetime:
 # --- body ---------------------------------------------------------------------------
 
 
-def _run_trafilatura(tree: HtmlElement, url: str | None, *, recall: bool = False) -> str:
+def _run_trafilatura(tree: HtmlElement, url: str | None, *, recall: bool = False, precision: bool = False) -> str:
     # Balanced mode on the pre-cleaned tree: precision mode costs ~30% more time
     # and the pre-cleaning already removed what it would. bare_extraction copies
     # a tree it is handed, so the pre-cleaned tree can be reused for a retry.
@@ -532,6 +528,7 @@ def _run_trafilatura(tree: HtmlElement, url: str | None, *, recall: bool = False
         tree,
         url=url,
         favor_recall=recall,
+        favor_precision=precision,
         include_comments=False,
         include_tables=True,
         with_metadata=False,
@@ -567,8 +564,12 @@ def extract_article(
     not a candidate (a sitemap's lastmod) but may still settle a local time
     made ambiguous by a DST change; ``feed_published_at`` does that too.
     ``fetched_at`` also anchors relative times ("2 hours ago").
-    Raises :class:`ExtractionError` when the input is not HTML or holds no
-    article body of at least ``min_words`` words.
+    Raises :class:`ExtractionError` when the input is not HTML, or its body
+    has fewer than ``min_words`` words and the page is not an article page
+    (:func:`newsmarkets.news.article_page.judge_page`: navigation, index, tag
+    and home pages) or its story is shorter than
+    :data:`~newsmarkets.news.article_page.SHORT_STORY_MIN_WORDS` words or has
+    no finished sentence. Pages over ``min_words`` are not judged.
     """
     if feed_date_source not in ("feed", "sitemap"):
         raise ValueError(f"feed_date_source must be 'feed' or 'sitemap', got {feed_date_source!r}")
@@ -610,6 +611,7 @@ def extract_article(
     header_published, header_updated = _structured_times(tree, tz, protected)
     published += [_Candidate(p, "meta") for p in header_published]
     updated += [_Candidate(p, "meta") for p in header_updated]
+    page_dated = bool(published)  # a date from the page's article markup, not from a feed
     if feed_published_at is not None:
         published.append(_Candidate(ParsedTime(as_utc(feed_published_at), True), feed_date_source))
     locales = _locales(tree, meta, ld)
@@ -617,6 +619,7 @@ def extract_article(
         tree, tz, protected, language=_language(locales), date_order=_date_order(locales), fetched=fetched)
     published += [_Candidate(p, "visible-text") for p in visible_published]
     updated += [_Candidate(p, "visible-text") for p in visible_updated]
+    page_dated = page_dated or bool(visible_published)
     # last: dates JSON-LD gives a page that is not typed as an article (WebPage, VideoObject, ...)
     for item in ld_items:
         if item is ld:
@@ -648,9 +651,11 @@ def extract_article(
     # share of the page's text the pre-cleaning removed; a thin result after a large cut is re-checked
     cut = 1 - len(page_body.text_content()) / text_before if text_before else 0.0
     body = postclean(_run_trafilatura(tree, url), title)
+    tried = [body]  # the bodies extracted, most precise first
     if count_words(body) < min_words:
         # a short story in an unusual layout: let trafilatura reach further before giving up
         body = postclean(_run_trafilatura(tree, url, recall=True), title)
+        tried.append(body)
     words = count_words(body)
     if words < min_words or (words < THIN_BODY_WORDS and cut >= THIN_BODY_CUT):
         # the pre-cleaning may have taken the story with the boilerplate (a story inside a wrapper
@@ -658,12 +663,29 @@ def extract_article(
         fresh = _parse(html, url)
         if fresh is not None:
             unprecleaned = postclean(_run_trafilatura(fresh, url), title)
+            tried.append(unprecleaned)
             more = count_words(unprecleaned)
             if (words < min_words and more > words) or more >= THIN_BODY_RATIO * max(words, 1):
                 body = unprecleaned
     word_count = count_words(body)
     if word_count < min_words:
-        raise ExtractionError(url, f"no article body found ({word_count} words, need {min_words})")
+        # The floor keeps navigation pages out; a short story on a page that is one article (a wire
+        # brief, a flash) is kept. Judged on the page as served: the pre-cleaning cut the tree.
+        served = _parse(html, url)
+        verdict = judge_page(served, url=url, meta=meta, ld_items=ld_items, headline=title,
+                             byline=bool(record_meta["authors"]), dated=page_dated)
+        if not verdict.is_article:
+            raise ExtractionError(url, f"not an article page: {word_count} words, {verdict.reason}")
+        floor = story_floor(min_words)
+        # Under ~250 characters trafilatura's balanced mode swaps in its whole-<article> baseline (the
+        # headline glued to the story) and the retries above reach for more text still: the headline,
+        # the dateline, the footer. The most precise extraction that holds a story is the story.
+        tried.insert(0, postclean(_run_trafilatura(tree, url, precision=True), title))
+        story = next((t for t in tried if count_words(t) >= floor and has_sentence(t)), None)
+        if story is None:
+            raise ExtractionError(url, f"no article body found ({word_count} words on an article page, "
+                                       f"need {floor} and a finished sentence; {min_words} elsewhere)")
+        body, word_count = story, count_words(story)
 
     chosen = _choose(published, fetched)
     published_at = _to_minute(chosen.parsed.value) if chosen else None
