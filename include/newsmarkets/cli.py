@@ -1,4 +1,4 @@
-"""The ``newsmarkets`` command: the demo, a local Airflow, the replay world and the catalog.
+"""The ``newsmarkets`` command: the demo, a local Airflow, the replay world, the catalog and backfill plans.
 
 Every subcommand has ``--help``. Heavy modules are imported inside the
 handlers so ``newsmarkets --help`` answers instantly.
@@ -53,6 +53,25 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
     record = extract_url_or_file(args.target, url=args.url, cfg=load_config(args.config))
     print(json.dumps(record, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+def _cmd_plan_backfill(args: argparse.Namespace) -> int:
+    import json
+    from datetime import datetime, timezone
+
+    from newsmarkets.config import load_config
+    from newsmarkets.orchestration.backfill_plan import PlanError, parse_logical_date, plan_backfill, render
+
+    try:
+        from_date = parse_logical_date(args.from_date, "--from-date")
+        to_date = parse_logical_date(args.to_date, "--to-date")
+        now = parse_logical_date(args.now, "--now") if args.now else datetime.now(timezone.utc)
+        plan = plan_backfill(load_config(args.config), args.dag_id, from_date, to_date, now)
+    except PlanError as exc:
+        print(f"newsmarkets plan backfill: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(plan.to_dict(), indent=2) if args.json else render(plan))
     return 0
 
 
@@ -115,6 +134,22 @@ def build_parser() -> argparse.ArgumentParser:
     truth.add_argument("--config", default=None, help="config whose replay section to use")
     truth.add_argument("--out", default="-", help="output file (default: stdout)")
     truth.set_defaults(func=_cmd_replay_truth)
+
+    plan = sub.add_parser("plan", help="what a backfill will cost before it starts")
+    plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    pb = plan_sub.add_parser(
+        "backfill", help="runs, API calls, time at the configured budget and the provider's granularity of a range",
+        description="Plan `airflow backfill create --dag-id D --from-date F --to-date T` without running it: "
+                    "no network, no Airflow.",
+    )
+    pb.add_argument("--dag-id", required=True, help="prices_history, prices_snapshot, news_ingest, news_market_link "
+                                                    "or warehouse_maintenance")
+    pb.add_argument("--from-date", required=True, help="logical date of the first run (2025-01-01 = midnight UTC)")
+    pb.add_argument("--to-date", required=True, help="logical date of the last run, inclusive (as Airflow's)")
+    pb.add_argument("--now", default=None, help="plan as of this UTC time (default: now); granularity depends on it")
+    pb.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
+    pb.add_argument("--json", action="store_true", help="print the plan as JSON")
+    pb.set_defaults(func=_cmd_plan_backfill)
 
     cat = sub.add_parser("catalog", help="the DuckDB catalog BI tools open")
     cat_sub = cat.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
