@@ -57,7 +57,7 @@ from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import ARTICLE_ASSETS, ARTICLES, DQ_RESULTS, FETCH_LOG
-from newsmarkets.orchestration.defaults import EARLIEST_START, default_args, schedule_end
+from newsmarkets.orchestration.defaults import EARLIEST_START, dag_run_failure_alert, default_args, schedule_end
 from newsmarkets.orchestration.tasks import refresh_catalog
 
 
@@ -70,6 +70,7 @@ from newsmarkets.orchestration.tasks import refresh_catalog
     catchup=False,
     max_active_runs=4,
     default_args=default_args(),
+    on_failure_callback=dag_run_failure_alert(),
     tags=["news", "backfill"],
     doc_md=__doc__,
 )

@@ -35,7 +35,7 @@ from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import DQ_RESULTS, MARKET_MOVES, NEWS_MARKET_MOVES
-from newsmarkets.orchestration.defaults import EARLIEST_START, default_args, schedule_end
+from newsmarkets.orchestration.defaults import EARLIEST_START, dag_run_failure_alert, default_args, schedule_end
 from newsmarkets.orchestration.tasks import refresh_catalog
 
 INPUT_WAIT = dict(mode="reschedule", poke_interval=30, timeout=timedelta(hours=12).total_seconds(),
@@ -56,6 +56,7 @@ def _hours_of_day(logical_date, **_):
     catchup=False,
     max_active_runs=1,  # day D rewrites D-1's unsettled rows: one day at a time keeps that ordered
     default_args=default_args(),
+    on_failure_callback=dag_run_failure_alert(),
     tags=["gold", "linking", "backfill"],
     doc_md=__doc__,
 )

@@ -29,7 +29,7 @@ from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import DQ_RESULTS, PRICE_GAPS, PRICE_SNAPSHOTS
-from newsmarkets.orchestration.defaults import EARLIEST_START, default_args, schedule_end
+from newsmarkets.orchestration.defaults import EARLIEST_START, dag_run_failure_alert, default_args, schedule_end
 from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
 
 
@@ -42,6 +42,7 @@ from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
     catchup=False,
     max_active_runs=4,
     default_args=default_args(),
+    on_failure_callback=dag_run_failure_alert(),
     tags=["prices", "history", "backfill"],
     doc_md=__doc__,
 )

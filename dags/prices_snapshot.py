@@ -13,16 +13,21 @@ the UTC date of `observed_at`.
   `_quarantine/price_snapshots/` with its validation result, the task fails
   naming the expectations, and the table is untouched.
 * Every expectation's outcome lands in `dq_results`.
+* **Late snapshot alert** — a run that has not succeeded 5 minutes plus
+  `NEWSMARKETS_LATE_SNAPSHOT_MINUTES` (default 10) after its slot's start
+  misses its deadline; the alert goes where the config's `alerts:` says.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from newsmarkets.alerts.deadline import late_snapshot_deadline
 from newsmarkets.orchestration.assets import DQ_RESULTS, PRICE_SNAPSHOTS
-from newsmarkets.orchestration.defaults import EARLIEST_START, default_args, schedule_end
+from newsmarkets.orchestration.defaults import EARLIEST_START, dag_run_failure_alert, default_args, schedule_end
 from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
 
 
@@ -35,6 +40,8 @@ from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
+    on_failure_callback=dag_run_failure_alert(),
+    deadline=late_snapshot_deadline(timedelta(minutes=5)),
     tags=["prices", "live"],
     doc_md=__doc__,
 )

@@ -31,7 +31,7 @@ from __future__ import annotations
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from newsmarkets.orchestration.defaults import EARLIEST_START, default_args, schedule_end
+from newsmarkets.orchestration.defaults import EARLIEST_START, dag_run_failure_alert, default_args, schedule_end
 from newsmarkets.orchestration.tasks import refresh_catalog
 
 
@@ -44,6 +44,7 @@ from newsmarkets.orchestration.tasks import refresh_catalog
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
+    on_failure_callback=dag_run_failure_alert(),
     tags=["warehouse", "maintenance", "quality"],
     doc_md=__doc__,
 )

@@ -349,6 +349,48 @@ class MaintenanceConfig:
     data_docs_dir: Annotated[_Text, AfterValidator(_local_folder)] | None = None
 
 
+def _email_address(value: Any) -> Any:
+    if not isinstance(value, str) or not re.match(r"^[^@\s,;]+@[^@\s,;]+$", value):
+        raise ValueError(f"expected an e-mail address, got {value!r}")
+    return value
+
+
+@_yaml_keys
+@dataclass(frozen=True)
+class AlertsConfig:
+    """Where failure, quarantine and late-snapshot alerts go (see :mod:`newsmarkets.alerts`).
+
+    Off unless a destination is given: a webhook (``webhook_url``, or the
+    Airflow connection ``webhook_conn_id`` when the URL is a secret) and/or
+    e-mail to ``email_to`` through the Airflow SMTP connection ``smtp_conn_id``.
+    Read when an alert fires, never at DAG parse time.
+    """
+
+    webhook_url: Annotated[_Text, AfterValidator(_http_url)] | None = None
+    webhook_conn_id: _Text | None = None  # connection: extra webhook_url, or host/port/schema as the URL
+    email_to: Annotated[
+        tuple[Annotated[str, BeforeValidator(_email_address)], ...], _list_of("of e-mail addresses"),
+        AfterValidator(_no_duplicates),
+    ] = ()
+    email_from: Annotated[str, BeforeValidator(_email_address)] | None = None  # None: the connection's from_email
+    smtp_conn_id: _Text = "smtp_default"
+    timeout_s: _Positive = 10.0  # per delivery; an alert must never hang a task's callback
+    on_task_failure: StrictBool = True
+    on_dag_run_failure: StrictBool = True
+    on_quarantine: StrictBool = True  # every quarantined batch, retried tries included
+    on_late_snapshot: StrictBool = True
+
+    @model_validator(mode="after")
+    def _one_webhook(self) -> AlertsConfig:
+        if self.webhook_url and self.webhook_conn_id:
+            raise ValueError("give webhook_url or webhook_conn_id, not both")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhook_url or self.webhook_conn_id or self.email_to)
+
+
 @_yaml_keys
 @dataclass(frozen=True)
 class NewsSourceConfig:
@@ -409,6 +451,7 @@ class Config:
     news: Annotated[NewsConfig, _Section] = field(default_factory=NewsConfig)
     maintenance: Annotated[MaintenanceConfig, _Section] = field(default_factory=MaintenanceConfig)
     linking: Annotated[LinkingConfig, _Section] = field(default_factory=LinkingConfig)
+    alerts: Annotated[AlertsConfig, _Section] = field(default_factory=AlertsConfig)
     catalog: _Text | None = None
     source_path: str | None = None  # set by load_config, not a key of the file
 

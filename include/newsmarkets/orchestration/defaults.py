@@ -1,4 +1,4 @@
-"""Task defaults shared by every DAG (retries, owner), from the environment only.
+"""Task defaults shared by every DAG (retries, owner, alerts), from the environment only.
 
 Read at parse time, so nothing here may touch files or the network; the
 environment variables exist so tests and the demo can shorten retry delays.
@@ -16,6 +16,7 @@ EARLIEST_START = datetime(2009, 1, 3)
 
 
 def default_args() -> dict:
+    from newsmarkets.alerts.notifier import AlertNotifier
     from newsmarkets.orchestration.retries import RerunBackoff
 
     retry_delay = timedelta(seconds=float(os.environ.get("NEWSMARKETS_RETRY_DELAY_S", "60")))
@@ -31,7 +32,17 @@ def default_args() -> dict:
         "retry_exponential_backoff": True,
         "max_retry_delay": max_retry_delay,
         "execution_timeout": timedelta(minutes=30),
+        # Alerts read the config's `alerts:` section when they fire: off until it names a destination.
+        "on_failure_callback": AlertNotifier("task_failure"),
+        "on_retry_callback": AlertNotifier("task_retry"),  # quarantined batches only
     }
+
+
+def dag_run_failure_alert():
+    """``@dag(on_failure_callback=...)`` of every DAG: alert when a run fails (if alerts are configured)."""
+    from newsmarkets.alerts.notifier import AlertNotifier
+
+    return AlertNotifier("dag_run_failure")
 
 
 def schedule_end() -> datetime | None:
