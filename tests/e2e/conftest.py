@@ -6,12 +6,17 @@ owns its DAG and intervals, and fault switches are cleared after use.
 
 import secrets
 import shutil
+import sys
 import tempfile
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from newsmarkets.local.environment import EmbeddedEnvironment
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))  # the alert receivers live there
+from alertkit import LocalSmtp, LocalWebhook  # noqa: E402
 from newsmarkets.warehouse.writer import Warehouse
 
 DAYS = 3
@@ -24,15 +29,52 @@ WORLD_START = date(2024, 10, 14)
 API_KEY = f"nm-test-key-{secrets.token_hex(12)}"
 
 
+ALERT_SMTP_CONN = "nm_alert_smtp"
+
+
 @pytest.fixture(scope="session")
-def env():
+def alerts():
+    """A real webhook receiver and SMTP server every alert of the session goes to (issue 26)."""
+    with LocalWebhook() as hook, LocalSmtp() as smtp:
+        yield hook, smtp
+
+
+_SUBJECTS = {"quarantine": "Quarantined batch", "task_failed": "Task ", "dag_run_failed": "DAG run ",
+             "late_snapshot": "Late: "}
+
+
+def alerts_of(receiver, kind: str, *, timeout_s: float = 180.0, **fields) -> list:
+    """Wait for messages of ``kind`` whose fields match (webhook JSON bodies; e-mails by subject and body).
+
+    Alerts are sent by task processes, the DAG processor and the triggerer, a little after the run ends.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if isinstance(receiver, LocalWebhook):
+            found = [m for m in list(receiver.received) if m.get("kind") == kind
+                     and all(m.get(k) == v for k, v in fields.items())]
+        else:
+            found = [m for m in list(receiver.received) if m.subject.startswith("[newsmarkets] " + _SUBJECTS[kind])
+                     and all(str(v) in m.subject + m.html for v in fields.values())]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(1)
+
+
+@pytest.fixture(scope="session")
+def env(alerts):
     # Not under /tmp/pytest-of-<user>: any other pytest session starting on the
     # machine resets that folder to 0700, and the embedded PostgreSQL (which
     # runs as its own user) then loses its data directory mid-run.
     base = tempfile.mkdtemp(prefix="newsmarkets-e2e-")
     environment = EmbeddedEnvironment(
         base, days=DAYS, start=WORLD_START,
-        extra_env={"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2", "COINGECKO_API_KEY": API_KEY},
+        extra_env={"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2", "COINGECKO_API_KEY": API_KEY,
+                   f"AIRFLOW_CONN_{ALERT_SMTP_CONN.upper()}": alerts[1].connection_uri_env()},
+        config_overrides={"alerts": {"webhook_url": alerts[0].url(), "email_to": ["oncall@example.org"],
+                                     "email_from": "newsmarkets@example.org", "smtp_conn_id": ALERT_SMTP_CONN}},
     )
     environment.start(progress=lambda m: None)
     yield environment

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import DAYS, run_backfill
+from conftest import DAYS, alerts_of, run_backfill
 
 pytestmark = pytest.mark.slow
 
@@ -104,8 +104,8 @@ def test_live_snapshot_at_the_replay_clock(env, warehouse):
     assert snaps["symbol"].str.islower().all()
 
 
-def _refused(env, dag_id, start, end) -> tuple[str, dict]:
-    """Backfill one interval the DAG cannot serve; returns (failure report, fetch try numbers)."""
+def _refused(env, dag_id, start, end) -> tuple[str, dict, str]:
+    """Backfill one interval the DAG cannot serve; returns (failure report, try numbers, run id)."""
     from newsmarkets.local.backfill import DagRunFailed, create_backfill, wait_for_runs
 
     backfill_id = create_backfill(env.airflow, dag_id, start, end, max_active_runs=1, reprocess="completed")
@@ -114,20 +114,32 @@ def _refused(env, dag_id, start, end) -> tuple[str, dict]:
     run_ids = [r for (r,) in env.airflow.query("SELECT run_id FROM dag_run WHERE backfill_id = %s", (backfill_id,))]
     tries = dict(env.airflow.query(
         "SELECT task_id, try_number FROM task_instance WHERE dag_id = %s AND run_id = %s", (dag_id, run_ids[0])))
-    return str(failed.value), tries
+    return str(failed.value), tries, run_ids[0]
 
 
-def test_runs_the_provider_cannot_serve_fail_naming_why(env, warehouse):
+def test_runs_the_provider_cannot_serve_fail_naming_why(env, warehouse, alerts):
     # Issue 21: these used to be green runs with nothing in them (dates before the DAGs' start_date).
     before = warehouse.read("price_snapshots")
-    report, tries = _refused(env, "prices_snapshot", "2024-10-15T09:00:00+00:00", "2024-10-15T09:00:00+00:00")
+    report, tries, run_id = _refused(env, "prices_snapshot", "2024-10-15T09:00:00+00:00", "2024-10-15T09:00:00+00:00")
     assert "prices_snapshot cannot serve" in report and "the provider prices now" in report, report
     assert "--dag-id prices_history --from-date 2024-10-15" in report, report
-    report, tries_history = _refused(env, "prices_history", "2013-04-27", "2013-04-27")
+    report, tries_history, _ = _refused(env, "prices_history", "2013-04-27", "2013-04-27")
     assert "coingecko's price history starts on 2013-04-28" in report, report
     # Refusals fail at once (a retry cannot help) and publish nothing.
     assert tries["fetch"] == 1 and tries_history["fetch"] == 1, (tries, tries_history)
     pd.testing.assert_frame_equal(warehouse.read("price_snapshots"), before)
+
+    # Issue 26: the failure reached the webhook and the mailbox, with what an on-call person needs.
+    hook, smtp = alerts
+    (failed,) = alerts_of(hook, "task_failed", dag_id="prices_snapshot", run_id=run_id, task_id="fetch")
+    assert "prices_snapshot cannot serve" in failed["error"] and failed["will_retry"] is False, failed
+    assert failed["interval"] == {"start": "2024-10-15T09:00:00+00:00", "end": "2024-10-15T09:05:00+00:00"}, failed
+    assert failed["log_url"] and "prices_snapshot" in failed["log_url"], failed
+    assert "[newsmarkets] Task prices_snapshot.fetch failed" in failed["text"], failed
+    assert alerts_of(hook, "dag_run_failed", dag_id="prices_snapshot", run_id=run_id)
+    for kind in ("task_failed", "dag_run_failed"):
+        mails = alerts_of(smtp, kind, run_id=run_id)
+        assert mails and mails[0].recipients == ["oncall@example.org"], (kind, [m.subject for m in smtp.received])
 
 
 def test_transient_faults_recovered_by_client_and_airflow_retries(env, warehouse):
@@ -149,7 +161,7 @@ def test_transient_faults_recovered_by_client_and_airflow_retries(env, warehouse
     assert tries["fetch"] >= 2, tries
 
 
-def test_bad_payload_is_quarantined_and_nothing_published(env, warehouse):
+def test_bad_payload_is_quarantined_and_nothing_published(env, warehouse, alerts):
     before = warehouse.read("price_snapshots")
     env.replay.set_faults(negative_prices={"count": 1000, "asset_ids": ["bitcoin"]})
     try:
@@ -175,6 +187,21 @@ def test_bad_payload_is_quarantined_and_nothing_published(env, warehouse):
     dq = warehouse.read("dq_results")
     failed = dq[(dq["table_name"] == "price_snapshots") & (~dq["is_published"]) & (~dq["success"])]
     assert any("price_usd" in e for e in failed["expectation"]), failed
+
+    # Issue 26: every quarantined batch is announced with table, interval, failed expectations,
+    # quarantine path and the task log, by webhook and by e-mail.
+    hook, smtp = alerts
+    run_id = next(iter(states))
+    quarantined = alerts_of(hook, "quarantine", dag_id="prices_snapshot", run_id=run_id, task_id="publish")
+    assert quarantined, [m.get("kind") for m in hook.received]
+    alert = quarantined[-1]
+    assert alert["table"] == "price_snapshots", alert
+    assert alert["interval"]["end"] == pd.Timestamp(env.window.end_at).isoformat(), alert
+    assert any(e["column"] == "price_usd" for e in alert["failed_expectations"]), alert
+    assert Path(alert["quarantine_path"]).name and "_quarantine" in alert["quarantine_path"], alert
+    assert alert["log_url"] and "publish" in alert["log_url"], alert
+    mails = alerts_of(smtp, "quarantine", run_id=run_id)
+    assert mails and "price_usd" in mails[-1].html, [m.subject for m in smtp.received]
 
 
 def _maps_scipy(pid: int) -> bool:

@@ -45,7 +45,8 @@ class EmbeddedEnvironment:
     def __init__(self, base_dir: str | os.PathLike, *, days: int | None = None, start: date | None = None,
                  wall_clock: bool = False,
                  ui_port: int | None = None, base_config: str | os.PathLike | None = None,
-                 extra_env: dict[str, str] | None = None, parallelism: int = 4, replay_port: int | None = None):
+                 extra_env: dict[str, str] | None = None, parallelism: int = 4, replay_port: int | None = None,
+                 config_overrides: dict | None = None):
         self.base_dir = Path(base_dir).resolve()
         self.base_config: Config = load_config(base_config or BUNDLED_CONFIG)
         rc = self.base_config.replay
@@ -61,6 +62,8 @@ class EmbeddedEnvironment:
             self.window = WorldWindow(start or date.fromisoformat(rc.start), days or rc.days)
         self.ui_port = ui_port
         self.extra_env = dict(extra_env or {})
+        # Top-level config sections the generated config gets on top of the base one (the tests' alerts:).
+        self.config_overrides = dict(config_overrides or {})
         self.parallelism = parallelism
         # Article ids hash their URLs, which carry the replay server's port: two
         # environments compared row for row must serve the world on one port.
@@ -94,6 +97,7 @@ class EmbeddedEnvironment:
         raw = rebase_replay_urls(yaml.safe_load(Path(self.base_config.source_path).read_text()), replay_port)
         raw["warehouse"] = self.warehouse_root
         raw.update(self._config_overrides())
+        raw.update(self.config_overrides)
         raw.setdefault("replay", {})
         raw["replay"].update(start=self.window.start.isoformat(), days=self.window.days, port=replay_port)
         self.base_dir.mkdir(parents=True, exist_ok=True)
