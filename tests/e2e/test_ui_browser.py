@@ -125,10 +125,13 @@ def _runs_table(b: Browser) -> list[dict]:
         run_id, run_after, state, started = cell("dag_run_id"), cell("run_after"), cell("state"), cell("start_date")
         if run_id is None or run_after is None or state is None:
             continue
+        run_after_times = run_after.find_elements(By.TAG_NAME, "time")
+        if not run_after_times:  # a skeleton row while the table loads: the caller polls again
+            continue
         times = started.find_elements(By.TAG_NAME, "time") if started is not None else []
         rows.append({
             "run_id": run_id.text.strip(),
-            "run_after": run_after.find_element(By.TAG_NAME, "time").get_attribute("datetime"),
+            "run_after": run_after_times[0].get_attribute("datetime"),
             "state": state.text.strip(),
             "start_date": times[0].get_attribute("datetime") if times else None,
         })
