@@ -137,7 +137,11 @@ def test_runs_the_provider_cannot_serve_fail_naming_why(env, warehouse, alerts):
     assert failed["log_url"] and "prices_snapshot" in failed["log_url"], failed
     assert "[newsmarkets] Task prices_snapshot.fetch failed" in failed["text"], failed
     assert alerts_of(hook, "dag_run_failed", dag_id="prices_snapshot", run_id=run_id)
-    for kind in ("task_failed", "dag_run_failed"):
+    # The slot, long past its deadline, raised a late-snapshot alert from the triggerer.
+    late = alerts_of(hook, "late_snapshot", dag_id="prices_snapshot", run_id=run_id)
+    assert late, (run_id, [(m.get("kind"), m.get("run_id")) for m in hook.received])
+    assert late[0]["deadline_time"] and pd.Timestamp(late[0]["interval"]["start"]) == pd.Timestamp("2024-10-15T09:00Z")
+    for kind in ("task_failed", "dag_run_failed", "late_snapshot"):
         mails = alerts_of(smtp, kind, run_id=run_id)
         assert mails and mails[0].recipients == ["oncall@example.org"], (kind, [m.subject for m in smtp.received])
 

@@ -68,13 +68,17 @@ class AlertNotifier(BaseNotifier):
             send_alert(alert, cfg, context)
 
 
-async def late_snapshot(context: dict[str, Any] | None = None, late_after: str | None = None, **_: Any) -> dict:
+async def late_snapshot(context: dict[str, Any] | None = None, late_after: str | None = None, **_: Any) -> None:
     """Deadline-alert callback (runs in the triggerer): a DAG run has not succeeded in time.
 
     Airflow passes ``context`` (the run as JSON and the deadline); delivery is
     blocking I/O, so it runs in a thread to keep the triggerer's loop free.
+    Returns None: Airflow 3.3 stores a callback's return value in
+    ``callback.output``, and a dict there crashes the triggerer
+    ("can't adapt type 'dict'", measured on the distributed stack).
     """
-    return await asyncio.to_thread(send_late_snapshot, context or {}, late_after)
+    sent = await asyncio.to_thread(send_late_snapshot, context or {}, late_after)
+    log.info("late-snapshot alert: %s", sent or "alerts off")
 
 
 def send_late_snapshot(context: Mapping[str, Any], late_after: str | None = None) -> dict:
