@@ -21,6 +21,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class _Receiver:
+    """A server in a daemon thread that records what it receives in ``self.received``."""
+
+    def __enter__(self):
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
     def wait_for(self, count: int = 1, timeout_s: float = 10.0) -> list:
         """The first ``count`` messages, waiting for them to arrive."""
         deadline = time.monotonic() + timeout_s
@@ -61,14 +71,6 @@ class LocalWebhook(_Receiver):
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
-
-    def __enter__(self) -> "LocalWebhook":
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @dataclass
@@ -145,11 +147,3 @@ class LocalSmtp(_Receiver):
             "conn_type": "smtp", "host": "127.0.0.1", "port": self.port,
             "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 5, "retry_limit": 0},
         })
-
-    def __enter__(self) -> "LocalSmtp":
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
