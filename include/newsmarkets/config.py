@@ -41,6 +41,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from newsmarkets.credentials import PRICES_CONN_ID, S3_CONN_ID, provider_api_key
+
 BUNDLED_CONFIG = Path(__file__).parent / "config" / "replay.yaml"
 CONFIG_ENV = "NEWSMARKETS_CONFIG"
 WAREHOUSE_ENV = "NEWSMARKETS_WAREHOUSE"
@@ -253,6 +255,8 @@ class PricesConfig:
         _list_of("of CoinGecko ids", required=True), _Required, AfterValidator(_no_duplicates),
     ]
     vs_currency: Annotated[_Text, AfterValidator(str.lower)] = "usd"
+    # The key: Airflow connection first (password), this environment variable as the fallback.
+    api_key_conn_id: _Text | None = PRICES_CONN_ID
     api_key_env: _Text | None = None
     # CoinGecko's public tier allows ~30 calls/minute; stay under it by default.
     rate_limit_per_minute: _Positive = 25.0
@@ -264,7 +268,7 @@ class PricesConfig:
 
     @property
     def api_key(self) -> str | None:
-        return os.environ.get(self.api_key_env) if self.api_key_env else None
+        return provider_api_key(self.api_key_conn_id, self.api_key_env)
 
 
 @_yaml_keys
@@ -453,6 +457,8 @@ class Config:
     linking: Annotated[LinkingConfig, _Section] = field(default_factory=LinkingConfig)
     alerts: Annotated[AlertsConfig, _Section] = field(default_factory=AlertsConfig)
     catalog: _Text | None = None
+    # S3 credentials and endpoint: Airflow connection first, AWS_* / NEWSMARKETS_S3_ENDPOINT_URL as the fallback.
+    warehouse_conn_id: _Text | None = S3_CONN_ID
     source_path: str | None = None  # set by load_config, not a key of the file
 
     @property

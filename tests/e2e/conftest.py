@@ -17,14 +17,15 @@ from newsmarkets.local.environment import EmbeddedEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))  # the alert receivers live there
 from alertkit import LocalSmtp, LocalWebhook  # noqa: E402
-from newsmarkets.warehouse.writer import Warehouse
+from newsmarkets.warehouse.writer import Warehouse  # noqa: E402
+from secrecy import prices_connection_env  # noqa: E402
 
 DAYS = 3
 # The real past, not the bundled world's 2026 dates: every end-to-end run is a
 # backfill of 2024-10-14..16, around the day of the page this project was
 # designed from (issue 21: "backfilling 2024-10-15 ... works end to end").
 WORLD_START = date(2024, 10, 14)
-# The replay config reads CoinGecko's key from this variable, as production does;
+# CoinGecko's key, given to Airflow only as the newsmarkets_prices connection;
 # test_secrets.py checks it is used and never written anywhere Airflow keeps things.
 API_KEY = f"nm-test-key-{secrets.token_hex(12)}"
 
@@ -71,7 +72,9 @@ def env(alerts):
     base = tempfile.mkdtemp(prefix="newsmarkets-e2e-")
     environment = EmbeddedEnvironment(
         base, days=DAYS, start=WORLD_START,
-        extra_env={"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2", "COINGECKO_API_KEY": API_KEY,
+        extra_env={"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2",
+                   # The key only as an Airflow connection (issue 26): no COINGECKO_API_KEY variable.
+                   **prices_connection_env(API_KEY),
                    f"AIRFLOW_CONN_{ALERT_SMTP_CONN.upper()}": alerts[1].connection_uri_env()},
         config_overrides={"alerts": {"webhook_url": alerts[0].url(), "email_to": ["oncall@example.org"],
                                      "email_from": "newsmarkets@example.org", "smtp_conn_id": ALERT_SMTP_CONN}},

@@ -17,6 +17,7 @@ it), so the two topologies never compete for the machine's two cores.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,13 +32,17 @@ from newsmarkets.warehouse.catalog import describe_catalog
 from newsmarkets.warehouse.schemas import TABLES
 from newsmarkets.warehouse.storage import storage_options_from_env
 from newsmarkets.warehouse.writer import Warehouse
+from secrecy import prices_connection_env
 
 # Two days of prices (and maintenance); news and linking over the last day.
 WORLD_DAYS = 2
 NEWS_HOURS = 3
 # One replay port for both topologies: article ids hash URLs, which carry it.
+# The provider key only as an Airflow connection (the S3 keys travel as one too, see DistributedEnvironment).
+API_KEY = f"nm-dist-key-{secrets.token_hex(12)}"
 ENV_OPTIONS = {"days": WORLD_DAYS, "replay_port": free_port(),
-               "extra_env": {"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2"}}
+               "extra_env": {"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2",
+                             **prices_connection_env(API_KEY)}}
 # Set by the run itself, not by the data: wall-clock stamps (and a partition derived from one).
 RUN_DEPENDENT = frozenset({"ingested_at", "fetched_at", "validated_at", "computed_at"})
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from distributed_fixtures import ENV_OPTIONS, comparable, dags_in_folder, run_topology
+from distributed_fixtures import API_KEY, ENV_OPTIONS, comparable, dags_in_folder, run_topology
 from faults_distributed import (
     FAULT_ENV,
     run_fault_metadata_db_restarted,
@@ -27,6 +27,7 @@ from faults_distributed import (
     run_fault_sources_failing,
     run_fault_worker_killed_mid_write,
 )
+from secrecy import files_holding, metadata_rows_holding
 
 from newsmarkets.local.distributed import DEFAULT_WORKERS, WAREHOUSE_URL, DistributedEnvironment
 from newsmarkets.local.environment import DAGS_FOLDER, EmbeddedEnvironment
@@ -80,6 +81,20 @@ def test_tasks_ran_on_both_celery_workers(distributed):
     for name, text in distributed.worker_logs.items():
         executed = text.count("Executing workload in Celery")
         assert executed >= per_worker[name], (name, executed, per_worker[name])
+
+
+def test_secrets_reach_tasks_only_as_airflow_connections_and_stay_there(live, distributed):
+    # No credential variable exists in any Airflow process: only the two connections.
+    environ = live.airflow.environ
+    fallbacks = {k for k in environ if k.startswith("AWS_") or k in ("NEWSMARKETS_S3_ENDPOINT_URL", "COINGECKO_API_KEY")}
+    assert not fallbacks, fallbacks
+    assert {"AIRFLOW_CONN_NEWSMARKETS_S3", "AIRFLOW_CONN_NEWSMARKETS_PRICES"} <= set(environ)
+    # ...and they worked: every table landed on s3:// (above) and CoinGecko got the key.
+    sent = [r for r in live.replay.request_log() if r["path"].startswith("/api/v3/coins/")]
+    assert sent and {r["api_key_header"] for r in sent} == {"x-cg-demo-api-key"}, sent[:3]
+    for secret in (API_KEY, live.s3.secret_key):
+        assert metadata_rows_holding(live, secret) == {}
+        assert files_holding(live.base_dir, secret) == []
 
 
 def test_worker_killed_mid_partition_write_is_retried_elsewhere(live, distributed):

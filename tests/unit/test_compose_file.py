@@ -7,6 +7,7 @@ the ``<<`` merge keys the way compose does), ``make-env.sh`` runs for real, and
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -167,17 +168,41 @@ def test_every_dependency_has_a_condition_it_can_meet(services):
                 assert services[target].get("healthcheck"), f"{name} waits for {target}, which has no healthcheck"
 
 
-def test_warehouse_lives_on_the_minio_bucket(services):
+def _interpolate(value: str, dotenv: dict[str, str]) -> str:
+    """Compose's ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?message}`` against ``dotenv``."""
+    def sub(match: re.Match) -> str:
+        name, op, arg = match["name"], match["op"], match["arg"]
+        if dotenv.get(name):
+            return dotenv[name]
+        assert op != ":?", f"${{{name}}} is required: {arg}"
+        return arg if op == ":-" else ""
+    return re.sub(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?:(?P<op>:[-?])(?P<arg>[^}]*))?\}", sub, value)
+
+
+def test_secrets_reach_airflow_only_as_connections(services, tmp_path):
+    env_file = tmp_path / ".env"
+    assert _make_env(env_file).returncode == 0
+    dotenv = {**_read_env(env_file), "COINGECKO_API_KEY": "CG-test0123"}
     init_env = _environment(services["minio-init"])
     bucket = init_env["WAREHOUSE_BUCKET"]
     assert f'mb --ignore-existing "stack/$$WAREHOUSE_BUCKET"' in "".join(services["minio-init"]["command"])
     for name in AIRFLOW_SERVICES:
         env = _environment(services[name])
         assert env["NEWSMARKETS_WAREHOUSE"] == f"s3://{bucket}/warehouse", name
-        assert env["NEWSMARKETS_S3_ENDPOINT_URL"] == "http://minio:9000", name
+        # The environment fallback stays unused on the stack: a secrets backend can take over.
+        assert not {k for k in env if k.startswith("AWS_") or k in ("NEWSMARKETS_S3_ENDPOINT_URL", "COINGECKO_API_KEY")}
+        s3 = json.loads(_interpolate(env["AIRFLOW_CONN_NEWSMARKETS_S3"], dotenv))
         # Airflow uses the key minio-init creates, never MinIO's root account.
-        assert env["AWS_ACCESS_KEY_ID"] == init_env["NEWSMARKETS_S3_ACCESS_KEY"], name
-        assert env["AWS_SECRET_ACCESS_KEY"] == init_env["NEWSMARKETS_S3_SECRET_KEY"], name
+        assert s3["conn_type"] == "aws"
+        assert (s3["login"], s3["password"]) == (dotenv["NEWSMARKETS_S3_ACCESS_KEY"], dotenv["NEWSMARKETS_S3_SECRET_KEY"])
+        assert s3["extra"]["endpoint_url"] == "http://minio:9000", name
+        assert (s3["login"], s3["password"]) == (_interpolate(init_env["NEWSMARKETS_S3_ACCESS_KEY"], dotenv),
+                                                 _interpolate(init_env["NEWSMARKETS_S3_SECRET_KEY"], dotenv))
+        prices = json.loads(_interpolate(env["AIRFLOW_CONN_NEWSMARKETS_PRICES"], dotenv))
+        assert prices["password"] == "CG-test0123", name
+        assert json.loads(_interpolate(env["AIRFLOW_CONN_NEWSMARKETS_PRICES"], {}))["password"] == ""
+        # Every secret inside a connection comes from .env, the required ones with :?.
+        assert "${NEWSMARKETS_S3_SECRET_KEY:?" in env["AIRFLOW_CONN_NEWSMARKETS_S3"]
 
 
 def test_stack_config_is_live_and_guarded(services):

@@ -5,8 +5,8 @@
 * Airflow with the CeleryExecutor: scheduler, DAG processor, API server,
   triggerer and N Celery workers, each its own process (:mod:`.airflow_stack`);
 * the warehouse on an S3 endpoint on 127.0.0.1 (moto's server, :mod:`.s3_server`),
-  reached through ``s3://``, ``NEWSMARKETS_S3_ENDPOINT_URL`` and ``AWS_*`` as
-  the compose stack's tasks reach MinIO; the DuckDB catalog stays a local
+  reached through ``s3://`` and the ``newsmarkets_s3`` Airflow connection
+  (``AIRFLOW_CONN_NEWSMARKETS_S3``) as the compose stack's tasks reach MinIO; the DuckDB catalog stays a local
   file, as on the compose stack's shared volume;
 * the replay world as the sources (:mod:`.replay_process`).
 
@@ -68,8 +68,8 @@ class DistributedEnvironment(EmbeddedEnvironment):
         self.s3 = S3Server(self.base_dir / "s3", BUCKET).start()
 
     def _task_env(self) -> dict[str, str]:
-        # As docker-compose.yaml: the root from the environment, S3 endpoint and keys beside it.
-        return {"NEWSMARKETS_WAREHOUSE": WAREHOUSE_URL, **self.s3_env}
+        # As docker-compose.yaml: the root from the environment, endpoint and keys as one Airflow connection.
+        return {"NEWSMARKETS_WAREHOUSE": WAREHOUSE_URL, **self.s3.connection_env}
 
     def _stack_options(self) -> dict:
         return {

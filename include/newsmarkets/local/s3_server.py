@@ -2,8 +2,10 @@
 
 MinIO is what ``docker-compose.yaml`` runs; it cannot be installed offline
 here, moto's S3 server can. Tasks reach it exactly as they reach MinIO: an
-``s3://`` warehouse root, ``NEWSMARKETS_S3_ENDPOINT_URL`` and ``AWS_*`` keys
-(see :func:`newsmarkets.warehouse.storage.storage_options_from_env`). Moto
+``s3://`` warehouse root and the ``newsmarkets_s3`` Airflow connection
+(:attr:`S3Server.connection_env`); readers outside Airflow may use the
+``NEWSMARKETS_S3_ENDPOINT_URL`` / ``AWS_*`` fallback (:attr:`S3Server.client_env`,
+see :mod:`newsmarkets.credentials`). Moto
 keeps objects in memory, so they live as long as the process; it accepts any
 key pair (MinIO would check it).
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -34,6 +37,7 @@ from pathlib import Path
 
 import requests
 
+from newsmarkets.credentials import S3_CONN_ID
 from newsmarkets.local.postgres import free_port
 from newsmarkets.local.processes import stop_group, wait_until_ready
 
@@ -141,7 +145,8 @@ class S3Server:
         self.start_timeout_s = start_timeout_s
         self.log_path = self.work_dir / "s3.log"
         # Moto accepts any key; these stand in for MinIO's and travel the same way.
-        self.access_key, self.secret_key = "newsmarkets-test", "newsmarkets-test-secret"
+        # A fresh secret per server, so a test can look for it where it must not be.
+        self.access_key, self.secret_key = "newsmarkets-test", f"newsmarkets-test-{secrets.token_hex(12)}"
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -157,6 +162,13 @@ class S3Server:
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_DEFAULT_REGION": REGION,
         }
+
+    @property
+    def connection_env(self) -> dict[str, str]:
+        """The same settings as one Airflow connection (``AIRFLOW_CONN_NEWSMARKETS_S3``), as the compose stack gives them."""
+        conn = {"conn_type": "aws", "login": self.access_key, "password": self.secret_key,
+                "extra": {"endpoint_url": self.endpoint_url, "region_name": REGION}}
+        return {f"AIRFLOW_CONN_{S3_CONN_ID.upper()}": json.dumps(conn)}
 
     def start(self) -> "S3Server":
         self.work_dir.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 from fsspec.implementations.local import LocalFileSystem
 
-S3_ENDPOINT_ENV = "NEWSMARKETS_S3_ENDPOINT_URL"
+from newsmarkets.credentials import S3_CONN_ID, S3_ENDPOINT_ENV, s3_storage_options  # noqa: F401 (re-exported)
+
 TEMP_PREFIX = ".tmp-"
 TEMP_SUFFIX = ".partial"
 # A temp file this old belongs to a writer that died (a live write takes
@@ -34,22 +35,17 @@ STALE_TEMP_AGE_S = 3600.0
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def storage_options_from_env(root: str, env: Mapping[str, str] | None = None) -> dict:
-    """fsspec options for ``root`` from the environment (only S3 needs any)."""
-    env = os.environ if env is None else env
+def storage_options(root: str, conn_id: str | None = S3_CONN_ID, env: Mapping[str, str] | None = None) -> dict:
+    """fsspec options for ``root``: only S3 needs any, from Airflow connection ``conn_id`` or the environment."""
     protocol = root.split("://", 1)[0].lower() if "://" in root else "file"
     if protocol not in ("s3", "s3a"):
         return {}
-    options: dict = {}
-    if env.get(S3_ENDPOINT_ENV):
-        options["endpoint_url"] = env[S3_ENDPOINT_ENV]
-    if env.get("AWS_ACCESS_KEY_ID"):
-        options["key"] = env["AWS_ACCESS_KEY_ID"]
-    if env.get("AWS_SECRET_ACCESS_KEY"):
-        options["secret"] = env["AWS_SECRET_ACCESS_KEY"]
-    if env.get("AWS_SESSION_TOKEN"):
-        options["token"] = env["AWS_SESSION_TOKEN"]
-    return options
+    return s3_storage_options(conn_id, env)
+
+
+def storage_options_from_env(root: str, env: Mapping[str, str] | None = None) -> dict:
+    """fsspec options for ``root`` from environment variables alone (``AWS_*``, ``NEWSMARKETS_S3_ENDPOINT_URL``)."""
+    return storage_options(root, None, env)
 
 
 def safe_name(text: str) -> str:

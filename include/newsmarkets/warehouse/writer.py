@@ -87,7 +87,7 @@ from newsmarkets.warehouse.conform import (
 from newsmarkets.warehouse import compact
 from newsmarkets.warehouse.rawstore import STAGING_DIR
 from newsmarkets.warehouse.schemas import TableSpec, table_spec
-from newsmarkets.warehouse.storage import Storage, safe_name, storage_options_from_env
+from newsmarkets.warehouse.storage import Storage, safe_name, storage_options
 
 __all__ = ["Warehouse", "WriteResult", "SchemaError", "Refreshed"]
 
@@ -184,7 +184,7 @@ class Warehouse:
 
     @classmethod
     def from_config(cls, cfg) -> "Warehouse":
-        return cls(cfg.warehouse, storage_options_from_env(cfg.warehouse))
+        return cls(cfg.warehouse, storage_options(cfg.warehouse, cfg.warehouse_conn_id))
 
     def __repr__(self) -> str:
         return f"Warehouse({self.root!r})"
