@@ -58,6 +58,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import ARTICLE_ASSETS, ARTICLES, DQ_RESULTS, FETCH_LOG
 from newsmarkets.orchestration.defaults import EARLIEST_START, dag_run_failure_alert, default_args, schedule_end
+from newsmarkets.orchestration.pools import NEWS_POOL
 from newsmarkets.orchestration.tasks import refresh_catalog
 
 
@@ -75,7 +76,7 @@ from newsmarkets.orchestration.tasks import refresh_catalog
     doc_md=__doc__,
 )
 def news_ingest():
-    @task(task_display_name="Discover article URLs")
+    @task(task_display_name="Discover article URLs", pool=NEWS_POOL)
     def discover() -> list[dict]:
         """Read feeds (and sitemaps for past hours) of every source; stage the hour's URLs."""
         from newsmarkets.intervals import IntervalNotServable
@@ -86,7 +87,7 @@ def news_ingest():
         with fail_without_retry(IntervalNotServable):
             return discover_urls(cfg, interval, run_id)
 
-    @task(task_display_name="Fetch pages politely", map_index_template="{{ source_name }}")
+    @task(task_display_name="Fetch pages politely", map_index_template="{{ source_name }}", pool=NEWS_POOL)
     def fetch(discovered: dict) -> dict:
         """Fetch one source's discovered pages and keep their raw HTML."""
         from airflow.sdk import get_current_context

@@ -30,6 +30,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsmarkets.orchestration.assets import DQ_RESULTS, PRICE_GAPS, PRICE_SNAPSHOTS
 from newsmarkets.orchestration.defaults import EARLIEST_START, dag_run_failure_alert, default_args, schedule_end
+from newsmarkets.orchestration.pools import PRICES_POOL
 from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
 
 
@@ -47,7 +48,7 @@ from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
     doc_md=__doc__,
 )
 def prices_history():
-    @task(task_display_name="Fetch day of history")
+    @task(task_display_name="Fetch day of history", pool=PRICES_POOL)
     def fetch() -> dict:
         """Fetch one day of price history per asset and stage points and gaps."""
         from newsmarkets.intervals import IntervalNotServable

@@ -28,6 +28,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 from newsmarkets.alerts.deadline import late_snapshot_deadline
 from newsmarkets.orchestration.assets import DQ_RESULTS, PRICE_SNAPSHOTS
 from newsmarkets.orchestration.defaults import EARLIEST_START, dag_run_failure_alert, default_args, schedule_end
+from newsmarkets.orchestration.pools import PRICES_POOL, SNAPSHOT_PRIORITY
 from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
 
 
@@ -46,7 +47,7 @@ from newsmarkets.orchestration.tasks import publish_prices_task, refresh_catalog
     doc_md=__doc__,
 )
 def prices_snapshot():
-    @task(task_display_name="Fetch markets snapshot")
+    @task(task_display_name="Fetch markets snapshot", pool=PRICES_POOL, priority_weight=SNAPSHOT_PRIORITY)
     def fetch() -> dict:
         """Fetch the current snapshot for every configured asset and stage it."""
         from newsmarkets.intervals import IntervalNotServable

@@ -75,6 +75,18 @@ def _cmd_plan_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pools(args: argparse.Namespace) -> int:
+    from newsmarkets.config import load_config
+    from newsmarkets.orchestration.pools import apply_pools, pool_specs
+
+    cfg = load_config(args.config)
+    specs = apply_pools(cfg) if args.pools_command == "apply" else pool_specs(cfg)
+    verb = "set" if args.pools_command == "apply" else "needs"
+    for spec in specs:
+        print(f"{verb} pool {spec.name}: {spec.slots} slot(s): {spec.description}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from newsmarkets.local.demo import run_demo
 
@@ -150,6 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
     pb.add_argument("--json", action="store_true", help="print the plan as JSON")
     pb.set_defaults(func=_cmd_plan_backfill)
+
+    pools = sub.add_parser("pools", help="the Airflow pools that share the API budgets across runs and workers")
+    pools_sub = pools.add_subparsers(dest="pools_command", required=True, metavar="ACTION")
+    for action, text in (("apply", "create or resize them in Airflow's metadata DB (airflow pools import)"),
+                         ("show", "print the pools the config needs, changing nothing")):
+        pa = pools_sub.add_parser(action, help=text)
+        pa.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
+        pa.set_defaults(func=_cmd_pools)
 
     cat = sub.add_parser("catalog", help="the DuckDB catalog BI tools open")
     cat_sub = cat.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")

@@ -259,12 +259,22 @@ class PricesConfig:
     api_key_conn_id: _Text | None = PRICES_CONN_ID
     api_key_env: _Text | None = None
     # CoinGecko's public tier allows ~30 calls/minute; stay under it by default.
+    # The budget of everything together: every run and Celery worker (see pool_slots).
     rate_limit_per_minute: _Positive = 25.0
+    # Slots of the Airflow pool the price-fetching tasks share (newsmarkets.orchestration.pools):
+    # at most this many call the provider at once, each paced at rate_limit_per_minute / pool_slots.
+    # 5 = prices_history's 4 concurrent runs + the live snapshot.
+    pool_slots: _Count = 5
     timeout_s: _Positive = 20.0
     max_retries: _Natural = 4
     backoff_base_s: _Positive = 1.0
     max_backoff_s: _Positive = 60.0
     per_page: Annotated[_Count, AfterValidator(_coingecko_page)] = 250
+
+    @property
+    def task_rate_per_minute(self) -> float:
+        """One task's share of the budget: the pool lets ``pool_slots`` tasks call at once."""
+        return self.rate_limit_per_minute / self.pool_slots
 
     @property
     def api_key(self) -> str | None:
@@ -428,8 +438,11 @@ class NewsSourceConfig:
 @dataclass(frozen=True)
 class NewsConfig:
     user_agent: Annotated[_Text, AfterValidator(_one_line)] | None = None  # None: http.user_agent
+    # Per site, across every run and worker: the news pool lets pool_slots fetching tasks run
+    # at once and each keeps 1/pool_slots of the rate and of the concurrency (at least 1).
     per_domain_rps: _Positive = 1.0
     per_domain_concurrency: _Count = 2
+    pool_slots: _Count = 4  # = news_ingest's max_active_runs
     max_bytes: _Count = 5_000_000
     timeout_s: _Positive = 20.0
     min_words: _Count = 80

@@ -53,7 +53,7 @@ PARSE_PROBE = textwrap.dedent(
             "tags": sorted(dag.tags),
             "doc_md": bool(dag.doc_md and len(dag.doc_md) > 80),
             "display": dag.dag_display_name,
-            "tasks": {t.task_id: {"retries": t.retries, "retry_policy": type(t.retry_policy).__name__, "doc": bool(t.doc_md or getattr(t, "doc", None) or getattr(getattr(t, "python_callable", None), "__doc__", None)), "display": t.task_display_name} for t in dag.tasks},
+            "tasks": {t.task_id: {"retries": t.retries, "retry_policy": type(t.retry_policy).__name__, "doc": bool(t.doc_md or getattr(t, "doc", None) or getattr(getattr(t, "python_callable", None), "__doc__", None)), "display": t.task_display_name, "pool": t.pool, "priority_weight": t.priority_weight} for t in dag.tasks},
             "catchup": dag.catchup,
         }
     print(json.dumps({"errors": {}, "dags": dags, "events": events, "parse_s": files}))
@@ -106,3 +106,24 @@ def test_dags_documented_tagged_and_retried(parsed):
 
 def test_live_snapshot_does_not_catch_up(parsed):
     assert parsed["dags"]["prices_snapshot"]["catchup"] is False
+
+
+# The tasks that call an outside source, by the pool whose budget they share (issue 24).
+POOLED = {
+    ("prices_history", "fetch"): "newsmarkets_prices_api",
+    ("prices_snapshot", "fetch"): "newsmarkets_prices_api",
+    ("news_ingest", "discover"): "newsmarkets_news_sites",
+    ("news_ingest", "fetch"): "newsmarkets_news_sites",
+}
+
+
+def test_every_task_calling_a_source_shares_its_pool(parsed):
+    from newsmarkets.orchestration.pools import NEWS_POOL, PRICES_POOL
+
+    assert set(POOLED.values()) == {PRICES_POOL, NEWS_POOL}
+    for dag_id, dag in parsed["dags"].items():
+        for task_id, task in dag["tasks"].items():
+            assert task["pool"] == POOLED.get((dag_id, task_id), "default_pool"), (dag_id, task_id, task["pool"])
+    # A free slot goes to the live snapshot before waiting history runs.
+    snapshot = parsed["dags"]["prices_snapshot"]["tasks"]["fetch"]["priority_weight"]
+    assert snapshot > parsed["dags"]["prices_history"]["tasks"]["fetch"]["priority_weight"]

@@ -17,7 +17,7 @@ def cli(*args, check=False):
 
 @pytest.mark.parametrize("args", [[], ["demo"], ["airflow"], ["extract"], ["config", "check"], ["replay", "serve"],
                                   ["replay", "truth"], ["catalog", "refresh"], ["plan", "backfill"],
-                                  ["plan"]])
+                                  ["plan"], ["pools"], ["pools", "apply"], ["pools", "show"]])
 def test_every_subcommand_has_help(args):
     out = cli(*args, "--help")
     assert out.returncode == 0 and "usage: newsmarkets" in out.stdout
@@ -64,10 +64,16 @@ def test_plan_backfill_prints_calls_and_time_and_refuses_bad_input():
             "--now", "2026-01-01T00:00:00Z", "--config", config]
     out = cli(*args)
     assert out.returncode == 0, out.stderr
-    assert "/coins/{id}/market_chart/range" in out.stdout and "91,615" in out.stdout and "2d 02h 54m" in out.stdout
+    assert "/coins/{id}/market_chart/range" in out.stdout and "91,615" in out.stdout and "2d 15h 38m" in out.stdout
     plan = json.loads(cli(*args, "--json").stdout)
     assert (plan["runs"], plan["total_calls_min"]) == (365, 91_615)
     bad = cli("plan", "backfill", "--dag-id", "prices", "--from-date", "2025-01-01", "--to-date", "2025-12-31")
     assert bad.returncode == 2 and "unknown dag id 'prices'" in bad.stderr and "prices_history" in bad.stderr
     bad = cli("plan", "backfill", "--dag-id", "news_ingest", "--from-date", "2025-02-01", "--to-date", "2025-01-01")
     assert bad.returncode == 2 and "--to-date" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_pools_show_prints_the_pools_the_config_needs():
+    out = cli("pools", "show")
+    assert out.returncode == 0, out.stderr
+    assert "newsmarkets_prices_api: 5 slot(s)" in out.stdout and "newsmarkets_news_sites: 4 slot(s)" in out.stdout

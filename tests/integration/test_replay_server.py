@@ -417,3 +417,27 @@ def test_serve_forever_prints_its_url_and_stops_on_sigterm():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_call_budget_refuses_over_the_limit_for_all_clients_and_reports_counts(server, http):
+    control = server.root_url + "/_replay/budget"
+    assert http.get(control, timeout=5).json() == {"budget": None}
+    bad = http.post(control, json={"calls": 0}, timeout=5)
+    assert bad.status_code == 400 and "calls" in bad.json()["error"]
+    r = http.post(control, json={"calls": 2, "window_s": 30}, timeout=5)
+    assert r.status_code == 200 and r.json()["budget"]["calls"] == 2
+    try:
+        with requests.Session() as other:  # a second client shares the same budget
+            answers = [markets(http, server).status_code, markets(other, server).status_code]
+            refused = markets(http, server)
+        assert answers == [200, 200]
+        assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 30
+        assert refused.json() == {"status": {"error_code": 429, "error_message": refused.json()["status"]["error_message"]}}
+        # news pages are not the API: not counted
+        assert http.get(server.root_url + "/outlets/coinwire/feed.xml", timeout=5).status_code == 200
+        counts = http.get(control, timeout=5).json()["budget"]
+        assert counts == {"calls": 2, "window_s": 30.0, "admitted": 2, "refused": 1, "max_in_window": 2}
+        assert [e.status for e in server.request_log if e.path.endswith("/coins/markets")] == [200, 200, 429]
+    finally:
+        assert http.delete(control, timeout=5).json() == {"budget": None}
+    assert markets(http, server).status_code == 200

@@ -40,8 +40,9 @@ def test_prices_history_counts_one_list_call_plus_one_range_call_per_asset_and_d
     assert [(c.what, c.per_run_min, c.total_min) for c in plan.calls] == [
         ("/coins/list", 1, 10), ("/coins/{id}/market_chart/range", 3, 30)]
     assert plan.total_calls_min == plan.total_calls_max == 40
-    # 40 calls at 30/min: 80 s
-    assert sum(c.time_min_s for c in plan.calls) == pytest.approx(80.0)
+    # 40 calls at the backfill's 4 of the pool's 5 slots of 30/min (24/min): 100 s
+    assert sum(c.time_min_s for c in plan.calls) == pytest.approx(100.0)
+    assert "newsmarkets_prices_api (5 slot(s)" in render(plan) and "each at 6/min" in render(plan)
     assert plan.calls[0].host == "api.coingecko.com"
 
 
@@ -49,8 +50,8 @@ def test_a_year_of_250_assets_at_30_per_minute():
     plan = plan_backfill(config(assets=[f"coin-{i}" for i in range(250)]), "prices_history",
                          utc(2025, 1, 1), utc(2025, 12, 31), NOW)
     assert plan.runs == 365 and plan.total_calls_min == 365 * 251 == 91_615
-    assert sum(c.time_min_s for c in plan.calls) == pytest.approx(91_615 * 2.0)  # 2 s a call
-    assert "2d 02h 54m" in render(plan)
+    assert sum(c.time_min_s for c in plan.calls) == pytest.approx(91_615 * 2.5)  # 24 of 30/min: 2.5 s a call
+    assert "2d 15h 38m" in render(plan)
 
 
 def test_granularity_is_five_minutely_only_for_a_day_starting_within_a_day_of_now():

@@ -329,6 +329,15 @@ class AirflowStack:
         """Create or upgrade the metadata schema (``airflow db migrate``); idempotent."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.cli("db", "migrate", timeout_s=600)
+        self.create_pools()
+
+    def create_pools(self) -> None:
+        """The pools the DAGs' API-calling tasks need, sized from this stack's config (idempotent)."""
+        from newsmarkets.config import load_config
+        from newsmarkets.orchestration.pools import apply_pools
+
+        env = self.environ
+        apply_pools(load_config(env.get("NEWSMARKETS_CONFIG")), env=env, cwd=self.home)
 
     # -- lifecycle ----------------------------------------------------------
 

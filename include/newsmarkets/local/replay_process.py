@@ -68,6 +68,21 @@ class ReplayProcess:
     def clear_faults(self) -> None:
         requests.delete(f"{self.control_url}/faults", timeout=5).raise_for_status()
 
+    def set_budget(self, calls: int | None, window_s: float = 60.0) -> dict | None:
+        """Enforce ``calls`` API calls per sliding ``window_s`` across all clients (None: lift it); counts restart."""
+        if calls is None:
+            resp = requests.delete(f"{self.control_url}/budget", timeout=5)
+        else:
+            resp = requests.post(f"{self.control_url}/budget", json={"calls": calls, "window_s": window_s}, timeout=5)
+        resp.raise_for_status()
+        return resp.json()["budget"]
+
+    def budget(self) -> dict | None:
+        """The budget's counts: calls, window_s, admitted, refused, max_in_window (None: no budget)."""
+        resp = requests.get(f"{self.control_url}/budget", timeout=5)
+        resp.raise_for_status()
+        return resp.json()["budget"]
+
     def request_log(self) -> list[dict]:
         """Every request the server answered so far: path, query, status and the API key header's name."""
         resp = requests.get(f"{self.control_url}/requests", timeout=10)

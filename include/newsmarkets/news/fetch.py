@@ -287,6 +287,7 @@ class PoliteFetcher:
         max_backoff_s: float = 60,
         max_redirects: int = 5,
         conditional: Mapping[str, tuple[str | None, str | None]] | None = None,
+        shared_by: int = 1,
     ) -> None:
         if not isinstance(user_agent, str) or not user_agent.strip() or any(c in user_agent for c in "\r\n"):
             raise ValueError(f"user_agent: expected one non-empty header line, got {user_agent!r}")
@@ -296,7 +297,7 @@ class PoliteFetcher:
                 raise ValueError(f"{name}: must be a number > 0, got {value!r}")
         for name, value, minimum in (
             ("per_domain_concurrency", per_domain_concurrency, 1), ("max_bytes", max_bytes, 1),
-            ("max_retries", max_retries, 0), ("max_redirects", max_redirects, 0),
+            ("max_retries", max_retries, 0), ("max_redirects", max_redirects, 0), ("shared_by", shared_by, 1),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
@@ -308,8 +309,11 @@ class PoliteFetcher:
         self.max_redirects = max_redirects
         self.retry = RetryPolicy(max_retries=max_retries, backoff_base_s=backoff_base_s, max_backoff_s=max_backoff_s)
         self.conditional = self._validate_conditional(conditional)
+        # shared_by processes (the news pool's slots) may fetch at once: each keeps its share
+        # of every host's budget, so together they stay within it.
         self._gates = HostGates(
-            interval_s=1.0 / per_domain_rps, max_concurrency=per_domain_concurrency, max_interval_s=max_backoff_s
+            interval_s=1.0 / per_domain_rps, max_concurrency=per_domain_concurrency, max_interval_s=max_backoff_s,
+            shared_by=shared_by,
         )
         self._robots = RobotsCache(self._fetch_robots, agent_token=self.agent_token)
         self._rng = random.Random()

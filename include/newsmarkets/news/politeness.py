@@ -19,11 +19,20 @@ class HostGate:
     """Admission control for one host: at most ``max_concurrency`` requests in flight,
     request starts at least ``interval_s`` apart, and none before a pause ends."""
 
-    def __init__(self, host: str, *, interval_s: float, max_concurrency: int, max_interval_s: float = 60.0) -> None:
+    def __init__(
+        self, host: str, *, interval_s: float, max_concurrency: int, max_interval_s: float = 60.0, shared_by: int = 1
+    ) -> None:
         if interval_s < 0:
             raise ValueError(f"interval_s must be >= 0, got {interval_s}")
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if shared_by < 1:
+            raise ValueError(f"shared_by must be >= 1, got {shared_by}")
+        # shared_by processes use the host at once (an Airflow pool's slots): this one
+        # keeps 1/shared_by of the rate, of the concurrency (at least 1) and of a Crawl-delay's.
+        self.shared_by = shared_by
+        interval_s = interval_s * shared_by
+        max_concurrency = max(1, max_concurrency // shared_by)
         self.host = host
         self.base_interval_s = interval_s
         self.interval_s = interval_s
@@ -35,6 +44,9 @@ class HostGate:
         self._last_start: float | None = None  # monotonic
         self._next_start = 0.0  # monotonic
         self._paused_until = 0.0  # monotonic
+        if shared_by > 1:
+            # Another process may have just used its slot on this host: keep the spacing across the hand-over.
+            self._next_start = time.monotonic() + interval_s
 
     @contextmanager
     def slot(self) -> Iterator[float]:
@@ -66,7 +78,7 @@ class HostGate:
             return
         with self._cond:
             self.crawl_delay_s = max(delay_s, self.crawl_delay_s or 0.0)
-            self.interval_s = max(self.interval_s, delay_s)
+            self.interval_s = max(self.interval_s, delay_s * self.shared_by)
             self._respace()
             self.max_concurrency = 1
             self._cond.notify_all()
@@ -97,10 +109,13 @@ class HostGate:
 class HostGates:
     """One :class:`HostGate` per host name, created on first use."""
 
-    def __init__(self, *, interval_s: float, max_concurrency: int, max_interval_s: float = 60.0) -> None:
+    def __init__(
+        self, *, interval_s: float, max_concurrency: int, max_interval_s: float = 60.0, shared_by: int = 1
+    ) -> None:
         self.interval_s = interval_s
         self.max_concurrency = max_concurrency
         self.max_interval_s = max_interval_s
+        self.shared_by = shared_by
         self._gates: dict[str, HostGate] = {}
         self._lock = threading.Lock()
 
@@ -111,7 +126,7 @@ class HostGates:
             if gate is None:
                 gate = HostGate(
                     key, interval_s=self.interval_s, max_concurrency=self.max_concurrency,
-                    max_interval_s=self.max_interval_s,
+                    max_interval_s=self.max_interval_s, shared_by=self.shared_by,
                 )
                 self._gates[key] = gate
             return gate

@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from newsmarkets.config import Config, NewsSourceConfig
+from newsmarkets.orchestration.pools import NEWS_POOL, PRICES_POOL
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -205,10 +206,17 @@ def _after(now: datetime, step: timedelta) -> datetime:
     return nxt if nxt > now else nxt + step
 
 
-def _concurrency_note(facts: DagFacts, what: str) -> str:
-    return (f"max_active_runs {facts.max_active_runs}: up to {facts.max_active_runs} runs at once, each "
-            f"process keeping its own {what}, so the aggregate rate can reach {facts.max_active_runs}x it; "
-            "the time above is the floor at the budget, running runs concurrently only overshoots it.")
+def _pool_share(facts: DagFacts, slots: int) -> float:
+    """The part of a pooled budget one DAG's backfill gets: its concurrent runs' slots of the pool's."""
+    return min(facts.max_active_runs, slots) / slots
+
+
+def _concurrency_note(facts: DagFacts, pool: str, slots: int, budget: str, each: str) -> str:
+    used = min(facts.max_active_runs, slots)
+    return (f"Airflow pool {pool} ({slots} slot(s), `newsmarkets pools apply`) holds the {budget} across every "
+            f"run and worker: at most {slots} such task(s) at once, each at {each}. This DAG's "
+            f"{facts.max_active_runs} concurrent runs use {used} of them; the time above counts that, and "
+            "everything else calling the same source (the live snapshot, other backfills) only adds to it.")
 
 
 def _plan_prices_history(cfg: Config, base: BackfillPlan, facts: DagFacts) -> BackfillPlan:
@@ -223,20 +231,23 @@ def _plan_prices_history(cfg: Config, base: BackfillPlan, facts: DagFacts) -> Ba
     working = [s for s in (hourly, five) if s.runs]
     work_runs = hourly.runs + five.runs
     rate = cfg.prices.rate_limit_per_minute
+    usable = rate * _pool_share(facts, cfg.prices.pool_slots)
     host = urlsplit(cfg.prices.base_url).netloc
     n_assets = len(cfg.prices.assets)
 
     def line(what: str, per_run: int, note: str = "") -> CallLine:
-        t = per_run * work_runs * 60.0 / rate
-        return CallLine(host, what, per_run, per_run, work_runs, f"{rate:g}/min", t, t, note)
+        t = per_run * work_runs * 60.0 / usable
+        return CallLine(host, what, per_run, per_run, work_runs, f"{usable:g}/min", t, t, note)
 
     calls = [line("/coins/list", 1, "the ids the provider lists, once per run"),
              line("/coins/{id}/market_chart/range", n_assets, "one per configured asset and day")]
     attempts = 1 + cfg.prices.max_retries
     notes = [
-        f"Time at budget = calls / prices.rate_limit_per_minute ({rate:g}); retries take the same budget: "
+        f"Time at budget = calls / the backfill's part of prices.rate_limit_per_minute ({usable:g} of "
+        f"{rate:g}/min); retries take the same budget: "
         f"a failing call is tried up to {attempts} times (prices.max_retries {cfg.prices.max_retries}).",
-        _concurrency_note(facts, f"{rate:g}/min limit"),
+        _concurrency_note(facts, PRICES_POOL, cfg.prices.pool_slots, f"{rate:g}/min budget",
+                          f"{cfg.prices.task_rate_per_minute:g}/min"),
         "Granularity is CoinGecko's automatic one for a 1-day range, judged at the time each run calls: "
         "5-minutely when the day starts within a day of the call, hourly further back.",
     ]
@@ -305,7 +316,7 @@ def _plan_news_ingest(cfg: Config, base: BackfillPlan, facts: DagFacts) -> Backf
     step, first, last, now = base.step, base.first_run, base.last_run, base.now
     not_begun = run_span("not begun (nothing published yet)", first, last, step, lo=_after(now, step))
     work = run_span("hourly articles (feeds, then sitemaps)", first, last, step, hi=_after(now, step))
-    rps = cfg.news.per_domain_rps
+    rps = cfg.news.per_domain_rps * _pool_share(facts, cfg.news.pool_slots)
     calls = []
     for source in cfg.news.sources:
         for host, (fewest, most) in source_calls_per_run(source, backfill=True).items():
@@ -318,10 +329,12 @@ def _plan_news_ingest(cfg: Config, base: BackfillPlan, facts: DagFacts) -> Backf
         f"at most {MAX_SITEMAP_FETCHES} sitemaps per source and run. Hours the feeds still cover read feeds only.",
         "Article pages: one request per article listed in the hour, plus robots.txt per host for the fetch "
         "step; how many articles an hour holds is unknown in advance, so they are not counted here.",
-        f"Time at budget = requests / news.per_domain_rps ({rps:g}) for each host, a floor: a robots.txt "
+        f"Time at budget = requests / the backfill's part of news.per_domain_rps ({rps:g} of "
+        f"{cfg.news.per_domain_rps:g}/s) for each host, a floor: a robots.txt "
         "Crawl-delay larger than 1/rps, response times and Retry-After pauses only add to it. "
         "Hosts are paced independently, so the busiest host bounds the backfill.",
-        _concurrency_note(facts, "per-host pacing"),
+        _concurrency_note(facts, NEWS_POOL, cfg.news.pool_slots, f"{cfg.news.per_domain_rps:g}/s per host",
+                          f"{cfg.news.per_domain_rps / cfg.news.pool_slots:g}/s per host"),
     ]
     if base.to_date == _align_down(base.to_date, DAY) and base.to_date >= base.from_date + HOUR:
         notes.insert(0, f"--to-date {base.to_date.date().isoformat()} is midnight: the last run is that day's "

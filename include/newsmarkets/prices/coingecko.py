@@ -22,6 +22,7 @@ from newsmarkets.prices.http import (
     BodyDecodeError,
     HttpFetchError,
     HttpStatusError,
+    RateLimiter,
     RetryingHttp,
     RetryPolicy,
     decode_json,
@@ -100,7 +101,9 @@ class CoinGeckoClient(PriceProvider):
             user_agent=http.user_agent,
             timeout_s=cfg.timeout_s,
             retry=RetryPolicy(cfg.max_retries, cfg.backoff_base_s, cfg.max_backoff_s),
-            rate_limit_per_minute=cfg.rate_limit_per_minute,
+            # This process's share of the budget every pool slot shares; it starts empty
+            # so a task taking over a slot right after another keeps the spacing.
+            limiter=RateLimiter(cfg.task_rate_per_minute, start_full=False),
             headers={"Accept": "application/json"},
             secret_headers=secret_headers,
             logger=log,

@@ -115,16 +115,21 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 class RateLimiter:
-    """Thread-safe token bucket: at most ``rate_per_minute`` starts a minute, ``burst`` at once."""
+    """Thread-safe token bucket: at most ``rate_per_minute`` starts a minute, ``burst`` at once.
 
-    def __init__(self, rate_per_minute: float, *, burst: int = 1) -> None:
+    ``start_full=False`` makes the first start wait one interval too: a process
+    that takes over a shared budget's slot right after another one's last call
+    (an Airflow pool slot) then keeps the spacing across the hand-over.
+    """
+
+    def __init__(self, rate_per_minute: float, *, burst: int = 1, start_full: bool = True) -> None:
         if rate_per_minute <= 0:
             raise ValueError(f"rate_per_minute must be > 0, got {rate_per_minute}")
         if burst < 1:
             raise ValueError(f"burst must be >= 1, got {burst}")
         self.rate_per_s = rate_per_minute / 60.0
         self.burst = burst
-        self._tokens = float(burst)
+        self._tokens = float(burst) if start_full else 0.0
         self._updated = time.monotonic()
         self._lock = threading.Lock()
 

@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
+from newsmarkets.replay.budget import CallBudget, retry_after_header
 from newsmarkets.replay import faults as fault_mod
 from newsmarkets.replay.faults import Fault, FaultError, FaultQueue, faults_from_json
 from newsmarkets.replay.market_api import API_PREFIX, answer
@@ -93,6 +94,7 @@ class ReplayServer:
         self._lock = threading.Lock()
         self._fixed_now_s: float | None = None if now is None else self._clamp(now)
         self._faults = FaultQueue()
+        self._budget: CallBudget | None = None
         self._log: deque[LoggedRequest] = deque(maxlen=MAX_LOGGED_REQUESTS)
         self._key_log: deque[str | None] = deque(maxlen=MAX_LOGGED_REQUESTS)
         self._stopping = threading.Event()
@@ -196,6 +198,16 @@ class ReplayServer:
     def faults(self) -> list[Fault]:
         return self._faults.snapshot()
 
+    # ------------------------------------------------------------------ budget
+    def set_budget(self, calls: int | None, window_s: float = 60.0) -> CallBudget | None:
+        """Enforce ``calls`` API calls per sliding ``window_s`` across all clients (None: no limit); counts restart."""
+        self._budget = None if calls is None else CallBudget(calls, window_s)
+        return self._budget
+
+    @property
+    def budget(self) -> CallBudget | None:
+        return self._budget
+
     # -------------------------------------------------------------------- logs
     @property
     def request_log(self) -> list[LoggedRequest]:
@@ -220,7 +232,12 @@ class ReplayServer:
 
     # --------------------------------------------------------------- handling
     def handle_api(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        """(status, headers, body) for one API GET, faults applied."""
+        """(status, headers, body) for one API GET, the call budget and faults applied."""
+        budget = self._budget
+        wait_s = budget.admit() if budget is not None else None
+        if wait_s is not None:
+            headers = {"Content-Type": "application/json; charset=utf-8", "Retry-After": retry_after_header(wait_s)}
+            return 429, headers, _dumps(fault_mod.RATE_LIMIT_BODY)
         result = answer(self.world, self.now_s, path, query)
         fault = self._faults.take(path, result.asset_ids if result.status == 200 else None)
         headers = {"Content-Type": "application/json; charset=utf-8", **result.headers}
@@ -264,6 +281,18 @@ class ReplayServer:
             elif method == "DELETE":
                 self.clear_faults()
             return 200, {"faults": [f.to_dict() for f in self.faults]}
+        if sub == "/budget":
+            if method == "POST":
+                if not isinstance(payload, dict) or "calls" not in payload:
+                    return 400, {"error": 'budget: expected {"calls": N, "window_s": 60} (calls null: no limit)'}
+                try:
+                    self.set_budget(payload["calls"], payload.get("window_s", 60.0))
+                except ValueError as exc:
+                    return 400, {"error": f"budget: {exc}"}
+            elif method == "DELETE":
+                self.set_budget(None)
+            budget = self._budget
+            return 200, {"budget": None if budget is None else budget.stats().to_dict()}
         if sub == "/clock":
             if method == "POST":
                 if not isinstance(payload, dict) or "now" not in payload:

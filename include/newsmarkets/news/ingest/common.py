@@ -38,6 +38,7 @@ def polite_fetcher(cfg: Config, source: NewsSourceConfig | None, conditional: di
         allow_private_networks=cfg.http.allow_private_networks,
         per_domain_rps=news.per_domain_rps,
         per_domain_concurrency=news.per_domain_concurrency,
+        shared_by=news.pool_slots,
         timeout_s=news.timeout_s,
         max_bytes=news.max_bytes,
     )
