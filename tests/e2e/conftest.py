@@ -20,9 +20,9 @@ from alertkit import LocalSmtp, LocalWebhook  # noqa: E402
 from newsmarkets.warehouse.writer import Warehouse  # noqa: E402
 from secrecy import prices_connection_env  # noqa: E402
 
-DAYS = 4  # a 4-run backfill proves the shared API budget (test_prices_dags.py)
+DAYS = 3
 # The real past, not the bundled world's 2026 dates: every end-to-end run is a
-# backfill of 2024-10-14..17, around the day of the page this project was
+# backfill of 2024-10-14..16, around the day of the page this project was
 # designed from (issue 21: "backfilling 2024-10-15 ... works end to end").
 WORLD_START = date(2024, 10, 14)
 # CoinGecko's key, given to Airflow only as the newsmarkets_prices connection;

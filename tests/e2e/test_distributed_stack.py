@@ -17,6 +17,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from api_budget import assert_one_api_budget_holds
 from distributed_fixtures import API_KEY, ENV_OPTIONS, comparable, dags_in_folder, run_topology
 from faults_distributed import (
     FAULT_ENV,
@@ -121,6 +122,13 @@ def test_two_overlapping_backfills_at_once(live, distributed):
 
 def test_sources_failing_for_a_while(live, distributed):
     run_fault_sources_failing(live, live.window.start.isoformat(), distributed.tables)
+
+
+def test_one_api_budget_holds_across_celery_workers(live, distributed):
+    """Issue 24: the pool shares the provider's budget across both workers' tasks. After the fault tests, which
+    compare the warehouse with the clean run: this loads lead-in days of history the clean run does not have."""
+    pooled = assert_one_api_budget_holds(live)
+    assert pooled.hosts == set(DEFAULT_WORKERS), f"the budget's fetch tasks ran on {pooled.hosts}, not on both workers"
 
 
 def test_tables_on_s3_equal_the_embedded_defaults(distributed, embedded):
