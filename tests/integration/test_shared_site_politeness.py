@@ -14,12 +14,10 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from sitekit import LocalSite, Reply
 
 INCLUDE = str(Path(__file__).resolve().parents[2] / "include")
 PROCESSES = 4
@@ -46,79 +44,35 @@ print(json.dumps({"ok": sum(r.outcome == "fetched" for r in results), "outcomes"
 """
 
 
-class _Site:
-    """Pages and an allow-all robots.txt; records each page request's arrival and the most in flight at once."""
-
-    def __init__(self) -> None:
-        self.arrivals: list[float] = []
-        self.in_flight = self.most_in_flight = 0
-        self._lock = threading.Lock()
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                if self.path == "/robots.txt":
-                    self._send(b"User-agent: *\nAllow: /\n", "text/plain")
-                    return
-                with site._lock:
-                    site.arrivals.append(time.monotonic())
-                    site.in_flight += 1
-                    site.most_in_flight = max(site.most_in_flight, site.in_flight)
-                try:
-                    time.sleep(0.05)  # a page takes a moment to serve: concurrent requests overlap
-                    body = f"<html><head><title>{self.path}</title></head><body><p>{self.path}</p></body></html>"
-                    self._send(body.encode(), "text/html; charset=utf-8")
-                finally:
-                    with site._lock:
-                        site.in_flight -= 1
-
-            def _send(self, body: bytes, content_type: str) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):  # keep pytest's output clean
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.arrivals.clear()
-            self.most_in_flight = 0
-
-    def most_in_window(self, window_s: float) -> int:
-        times = sorted(self.arrivals)
-        most, left = 0, 0
-        for right, t in enumerate(times):
-            while times[left] <= t - window_s:
-                left += 1
-            most = max(most, right - left + 1)
-        return most
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def _most_in_window(times: list[float], window_s: float) -> int:
+    times, most, left = sorted(times), 0, 0
+    for right, t in enumerate(times):
+        while times[left] <= t - window_s:
+            left += 1
+        most = max(most, right - left + 1)
+    return most
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def site():
-    running = _Site()
-    yield running
-    running.close()
+    with LocalSite() as running:
+        running.robots("User-agent: *\nAllow: /\n")
+        for n in range(PROCESSES * PAGES_PER_PROCESS):
+            # a page takes a moment to serve: concurrent requests overlap
+            running.route(f"/article/{n}", Reply(body=f"<html><head><title>Article {n}</title></head>"
+                                                      f"<body><p>Article {n}.</p></body></html>", delay_s=0.05))
+        yield running
 
 
-def _run_concurrently(site: _Site, shared_by: int) -> None:
-    site.reset()
+def _page_arrivals(site: LocalSite) -> list[float]:
+    return [h.started_at for h in site.hits if h.path.startswith("/article/")]
+
+
+def _run_concurrently(site: LocalSite, shared_by: int) -> None:
     env = {**os.environ, "PYTHONPATH": INCLUDE}
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", CHILD, site.base_url, str(i * PAGES_PER_PROCESS), str(PAGES_PER_PROCESS),
+            [sys.executable, "-c", CHILD, site.url(""), str(i * PAGES_PER_PROCESS), str(PAGES_PER_PROCESS),
              str(PER_DOMAIN_RPS), str(PER_DOMAIN_CONCURRENCY), str(shared_by)],
             env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for i in range(PROCESSES)
@@ -132,7 +86,7 @@ def _run_concurrently(site: _Site, shared_by: int) -> None:
         out, err = child.communicate(timeout=300)
         assert child.returncode == 0, err[-2000:]
         assert json.loads(out.strip().splitlines()[-1])["ok"] == PAGES_PER_PROCESS, out
-    assert len(site.arrivals) == PROCESSES * PAGES_PER_PROCESS
+    assert len(_page_arrivals(site)) == PROCESSES * PAGES_PER_PROCESS
 
 
 # What one site allows in any WINDOW_S: its rate, plus one request per sharing process at the window's edge.
@@ -141,11 +95,13 @@ ALLOWED_IN_WINDOW = int(PER_DOMAIN_RPS * WINDOW_S) + PROCESSES
 
 def test_processes_sharing_a_site_stay_within_its_rate(site):
     _run_concurrently(site, shared_by=PROCESSES)
-    assert site.most_in_window(WINDOW_S) <= ALLOWED_IN_WINDOW, site.most_in_window(WINDOW_S)
-    assert site.most_in_flight <= max(PER_DOMAIN_CONCURRENCY, PROCESSES), site.most_in_flight
+    most = _most_in_window(_page_arrivals(site), WINDOW_S)
+    assert most <= ALLOWED_IN_WINDOW, most
+    assert site.max_in_flight <= max(PER_DOMAIN_CONCURRENCY, PROCESSES), site.max_in_flight
 
 
 def test_processes_each_keeping_the_whole_rate_exceed_it(site):
     _run_concurrently(site, shared_by=1)
     # Four processes at 4 requests/s each send their 32 pages within about two seconds.
-    assert site.most_in_window(WINDOW_S) > ALLOWED_IN_WINDOW, site.most_in_window(WINDOW_S)
+    most = _most_in_window(_page_arrivals(site), WINDOW_S)
+    assert most > ALLOWED_IN_WINDOW, most
