@@ -93,6 +93,30 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(base_dir=args.base_dir, keep_running=False, days=args.days)
 
 
+def _cmd_sources_check(args: argparse.Namespace) -> int:
+    import json
+    from datetime import datetime, timezone
+
+    from newsmarkets.config import load_config
+    from newsmarkets.intervals import as_utc
+    from newsmarkets.news.source_check import FAIL, check_sources, render
+
+    if args.sample < 0:
+        print(f"newsmarkets sources check: --sample must be >= 0, got {args.sample}", file=sys.stderr)
+        return 2
+    try:
+        now = as_utc(args.now) if args.now else datetime.now(timezone.utc)
+    except ValueError as exc:
+        print(f"newsmarkets sources check: --now: {exc}", file=sys.stderr)
+        return 2
+    progress = None if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
+    results = check_sources(load_config(args.config), now=now, sample=args.sample, names=args.source or None,
+                            progress=progress)
+    print(json.dumps([h.to_dict() for h in results], indent=2) if args.json else render(results, now=now))
+    # A FAIL is a source news_ingest gets nothing from: a script (or CI) checking sources should notice.
+    return 1 if any(h.status == FAIL for h in results) else 0
+
+
 def _cmd_airflow(args: argparse.Namespace) -> int:
     from newsmarkets.local.demo import run_local_airflow
 
@@ -170,6 +194,21 @@ def build_parser() -> argparse.ArgumentParser:
         pa = pools_sub.add_parser(action, help=text)
         pa.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
         pa.set_defaults(func=_cmd_pools)
+
+    sources = sub.add_parser("sources", help="the configured news sources")
+    sources_sub = sources.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    sc = sources_sub.add_parser(
+        "check", help="read each source's robots.txt, feeds and sitemaps, extract a sample and print a health table",
+        description="For every news source of CONFIG: is it reachable, allowed by robots.txt, what it listed in the "
+                    "last 24 hours, and whether its newest articles extract with a title, a publish date and time "
+                    "and linked assets. Exits 1 when a source FAILs (nothing usable from it), 0 otherwise.",
+    )
+    sc.add_argument("config", nargs="?", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
+    sc.add_argument("--sample", type=int, default=3, help="newest articles to extract per source (default: %(default)s)")
+    sc.add_argument("--source", action="append", default=[], metavar="NAME", help="check only this source (repeatable)")
+    sc.add_argument("--now", default=None, help="check as of this UTC time (default: now)")
+    sc.add_argument("--json", action="store_true", help="print the results as JSON")
+    sc.set_defaults(func=_cmd_sources_check)
 
     cat = sub.add_parser("catalog", help="the DuckDB catalog BI tools open")
     cat_sub = cat.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")

@@ -113,6 +113,8 @@ class ArticleRecord:
     # the publish day as the page states it (its own offset or the source's timezone), which can differ
     # from published_at's UTC day; for comparing with day-level references, not stored in the tables
     published_local_date: date | None = None
+    # whether the chosen publish time states a time of day (False: a date only, read as local midnight)
+    published_at_has_time: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly: datetimes and dates as ISO 8601 strings."""
@@ -698,6 +700,7 @@ def extract_article(
         published_at=published_at,
         published_at_source=chosen.source if chosen else None,
         published_local_date=(chosen.parsed.local_day or chosen.parsed.value.astimezone(tz).date()) if chosen else None,
+        published_at_has_time=chosen.parsed.has_time if chosen else None,
         updated_at=updated_at,
         word_count=word_count,
         **record_meta,

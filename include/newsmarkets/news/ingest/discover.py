@@ -112,17 +112,19 @@ def merge_listings(listings: Iterable[DiscoveredUrl], interval: Interval) -> tup
 
 # ----------------------------------------------------------------------------- discovery (I/O)
 
-def _read_listing(fetcher, url: str, errors: list[str]) -> bytes | None:
+def _read_listing(fetcher, url: str, errors: list[str], outcomes: dict[str, tuple[str, str]]) -> bytes | None:
     from newsmarkets.news.fetch import FEED_MEDIA_TYPES
 
     result = fetcher.fetch(url, accept=FEED_MEDIA_TYPES)
+    outcomes[url] = (result.outcome, result.reason)
     if result.outcome != "fetched" or result.content is None:
         errors.append(f"{url}: {result.outcome} ({result.reason or result.status})")
         return None
     return result.content
 
 
-def _read_sitemaps(fetcher, source: NewsSourceConfig, interval: Interval, errors: list[str]) -> tuple[list[DiscoveredUrl], int]:
+def _read_sitemaps(fetcher, source: NewsSourceConfig, interval: Interval, errors: list[str],
+                   outcomes: dict[str, tuple[str, str]]) -> tuple[list[DiscoveredUrl], int]:
     found: list[DiscoveredUrl] = []
     queue = [(u, 0) for u in source.sitemaps]
     seen: set[str] = set()
@@ -136,7 +138,7 @@ def _read_sitemaps(fetcher, source: NewsSourceConfig, interval: Interval, errors
             errors.append(f"{url}: skipped, {MAX_SITEMAP_FETCHES} sitemaps read already this run")
             continue
         fetches += 1
-        data = _read_listing(fetcher, url, errors)
+        data = _read_listing(fetcher, url, errors, outcomes)
         if data is None:
             continue
         try:
@@ -150,40 +152,44 @@ def _read_sitemaps(fetcher, source: NewsSourceConfig, interval: Interval, errors
     return found, fetches
 
 
-def _discover_source(cfg: Config, source: NewsSourceConfig, interval: Interval) -> dict:
+def discover_source(cfg: Config, source: NewsSourceConfig, interval: Interval, fetcher=None) -> dict:
+    """One source's listings for ``interval``; ``fetcher``: an open :class:`PoliteFetcher` to use (else its own)."""
+    if fetcher is None:
+        with polite_fetcher(cfg, source) as own:
+            return discover_source(cfg, source, interval, own)
     errors: list[str] = []
+    outcomes: dict[str, tuple[str, str]] = {}  # listing URL -> (fetch outcome, reason), for sources check
     listings: list[DiscoveredUrl] = []
     feeds_read = 0
     covered_since: datetime | None = None
-    with polite_fetcher(cfg, source) as fetcher:
-        for url in source.feeds:
-            data = _read_listing(fetcher, url, errors)
-            if data is None:
-                continue
-            try:
-                items = parse_feed(data, feed_url=url, source=source.name, source_timezone=source.timezone)
-            except DiscoveryError as exc:
-                errors.append(str(exc))
-                continue
-            feeds_read += 1
-            listings.extend(items)
-            since = feed_covered_since(i.published_at for i in items)
-            if since is not None:
-                covered_since = since if covered_since is None else max(covered_since, since)
-        # every feed must have been read for its window to count
-        feeds_cover = feeds_read == len(source.feeds) and covered_since is not None and covered_since <= interval.start
-        read_sitemaps = bool(source.sitemaps) and not feeds_cover
-        sitemap_fetches = 0
-        if read_sitemaps:
-            from_sitemaps, sitemap_fetches = _read_sitemaps(fetcher, source, interval, errors)
-            listings.extend(from_sitemaps)
+    for url in source.feeds:
+        data = _read_listing(fetcher, url, errors, outcomes)
+        if data is None:
+            continue
+        try:
+            items = parse_feed(data, feed_url=url, source=source.name, source_timezone=source.timezone)
+        except DiscoveryError as exc:
+            errors.append(str(exc))
+            continue
+        feeds_read += 1
+        listings.extend(items)
+        since = feed_covered_since(i.published_at for i in items)
+        if since is not None:
+            covered_since = since if covered_since is None else max(covered_since, since)
+    # every feed must have been read for its window to count
+    feeds_cover = feeds_read == len(source.feeds) and covered_since is not None and covered_since <= interval.start
+    read_sitemaps = bool(source.sitemaps) and not feeds_cover
+    sitemap_fetches = 0
+    if read_sitemaps:
+        from_sitemaps, sitemap_fetches = _read_sitemaps(fetcher, source, interval, errors, outcomes)
+        listings.extend(from_sitemaps)
     entries, invalid = merge_listings(listings, interval)
     listing_reads = feeds_read + sitemap_fetches
     dated = [i.published_at for i in listings if i.published_at is not None]
     return {
         "entries": entries, "errors": errors, "invalid_urls": invalid, "read_sitemaps": read_sitemaps,
         "feeds_read": feeds_read, "sitemap_fetches": sitemap_fetches, "nothing_read": listing_reads == 0,
-        "oldest_listed_at": min(dated).astimezone(timezone.utc) if dated else None,
+        "oldest_listed_at": min(dated).astimezone(timezone.utc) if dated else None, "listing_outcomes": outcomes,
     }
 
 
@@ -227,7 +233,7 @@ def discover(cfg: Config, interval: Interval, run_id: str) -> list[dict]:
     found_per_source, all_failed = [], True
     for source in cfg.news.sources:
         started = time.perf_counter()
-        found = _discover_source(cfg, source, interval)
+        found = discover_source(cfg, source, interval)
         all_failed = all_failed and found["nothing_read"]
         for line in found["errors"]:
             log.warning("discover %s: %s", source.name, line)
