@@ -18,6 +18,8 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
     print(f"  warehouse: {cfg.warehouse}")
     print(f"  catalog:   {cfg.catalog_path}")
     print(f"  prices:    {cfg.prices.provider} at {cfg.prices.base_url}, {len(cfg.prices.assets)} assets")
+    print(f"  news:      {len(cfg.news.sources)} sources" + (f" ({', '.join(s.name for s in cfg.news.sources)})"
+                                                               if cfg.news.sources else ""))
     return 0
 
 

@@ -37,7 +37,7 @@ def _closed_port() -> int:
 
 def _undated_site(site: LocalSite) -> None:
     """An RSS feed with dated items, but article pages that state no date anywhere."""
-    site.robots("User-agent: *\nAllow: /\n")
+    site.robots(f"User-agent: *\nAllow: /\nSitemap: {site.url('/sitemap.xml')}\n")
     items = []
     for n in range(UNDATED_PAGES):
         url = site.url(f"/news/story-{n}")
@@ -107,6 +107,8 @@ def test_the_health_table_passes_the_outlets_and_flags_each_bad_source_for_its_r
     assert "no feed or sitemap could be read" in problems
     assert "Disallow: /outlets/coinwire/private/" in problems
     assert "the page states no publish date" in problems
+    # no sitemaps configured: the hint names the one robots.txt lists
+    assert "backfills reach back only as far as the feeds (robots.txt lists http://127.0.0.1:" in problems
 
 
 def test_json_for_one_source(config_path, capsys):
@@ -117,6 +119,7 @@ def test_json_for_one_source(config_path, capsys):
     (undated,) = json.loads(out)
     assert undated["source"] == "undated" and undated["status"] == WARN and undated["is_reachable"]
     assert (undated["sampled"], undated["extracted"], undated["dated"]) == (1, 1, 0)
+    assert len(undated["robots_sitemaps"]) == 1 and undated["robots_sitemaps"][0].endswith("/sitemap.xml")
 
 
 def test_bad_arguments_are_named(config_path, capsys):

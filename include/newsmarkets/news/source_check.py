@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 from newsmarkets.config import Config, NewsSourceConfig
 from newsmarkets.intervals import Interval, as_utc
@@ -39,6 +40,7 @@ class SourceHealth:
     timed: int  # ... with a time of day
     linked: int  # at least one asset linked
     problems: list[str] = field(default_factory=list)
+    robots_sitemaps: list[str] = field(default_factory=list)  # what the hosts' robots.txt list, for a config
 
     @property
     def is_reachable(self) -> bool:
@@ -119,6 +121,11 @@ def check_source(cfg: Config, source: NewsSourceConfig, *, now: datetime | None 
             health.problems.insert(0, "no feed or sitemap could be read")
         elif not health.items_last_day:
             health.problems.append("nothing listed in the last 24 hours")
+        if health.is_reachable and not source.sitemaps:
+            origins = dict.fromkeys(f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in source.feeds)
+            health.robots_sitemaps = [m for origin in origins for m in fetcher.robots_sitemaps(origin)]
+            listed = f" (robots.txt lists {', '.join(health.robots_sitemaps[:3])})" if health.robots_sitemaps else ""
+            health.problems.append(f"no sitemaps configured: backfills reach back only as far as the feeds{listed}")
         newest = sorted(found["entries"], key=lambda e: e["listed_at"], reverse=True)[:max(0, sample)]
         _sample_pages(cfg, source, fetcher, newest, health)
     return health
