@@ -105,6 +105,7 @@ def test_the_health_table_passes_the_outlets_and_flags_each_bad_source_for_its_r
             rows["undated"]["dated"]) == (WARN, str(UNDATED_PAGES), pages, f"0/{UNDATED_PAGES}"), out
     problems = out[out.index("downsite (FAIL):"):]
     assert "no feed or sitemap could be read" in problems
+    assert "robots.txt could not be fetched (host down or 5xx)" in problems
     assert "Disallow: /outlets/coinwire/private/" in problems
     assert "the page states no publish date" in problems
     # no sitemaps configured: the hint names the one robots.txt lists

@@ -117,6 +117,8 @@ def check_source(cfg: Config, source: NewsSourceConfig, *, now: datetime | None 
         )
         if health.robots_refused:
             health.problems.insert(0, f"robots.txt disallows {health.robots_refused} of the listings for our user agent")
+        if any(o == "robots" and not _is_robots_refusal(o, reason) for o, reason in outcomes):
+            health.problems.insert(0, "robots.txt could not be fetched (host down or 5xx): RFC 9309 then allows nothing")
         if not health.is_reachable:
             health.problems.insert(0, "no feed or sitemap could be read")
         elif not health.items_last_day:
