@@ -25,9 +25,10 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/newsmarkets demo
 
-## A local Airflow (UI on http://localhost:8080, credentials printed) running the DAGs on the replay world.
+## A local Airflow (UI on http://localhost:8080, credentials printed) running the DAGs on the replay world;
+## live on your own sources with CONFIG=my.yaml (no replay world).
 airflow: $(STAMP)
-	$(BIN)/newsmarkets airflow
+	$(BIN)/newsmarkets airflow $(if $(CONFIG),--config $(CONFIG))
 
 ## The whole test suite (unit, integration, end-to-end through real Airflow).
 test: $(STAMP) system-deps

@@ -122,7 +122,8 @@ def _cmd_sources_check(args: argparse.Namespace) -> int:
 def _cmd_airflow(args: argparse.Namespace) -> int:
     from newsmarkets.local.demo import run_local_airflow
 
-    return run_local_airflow(base_dir=args.base_dir, port=args.port)
+    base_dir = args.base_dir or (".stack/live" if args.config else ".stack/airflow")
+    return run_local_airflow(base_dir=base_dir, port=args.port, config=args.config)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,8 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=None, help="days of the replay world to backfill (default: the config's replay.days)")
     demo.set_defaults(func=_cmd_demo)
 
-    af = sub.add_parser("airflow", help="start a local Airflow (UI on http://localhost:8080) on the replay world")
-    af.add_argument("--base-dir", default=".stack/airflow", help="state folder (default: %(default)s)")
+    af = sub.add_parser(
+        "airflow", help="start a local Airflow (UI on http://localhost:8080): on the replay world, or live with --config",
+        description="Embedded PostgreSQL and Airflow on this machine, DAGs on wall-clock schedules, until Ctrl-C. "
+                    "Without --config on the bundled replay world; with it on the config's own news sources, "
+                    "price provider and warehouse, no replay world.",
+    )
+    af.add_argument("--config", default=None, help="run live on this config's sources (see production.example.yaml)")
+    af.add_argument("--base-dir", default=None,
+                    help="Airflow's state folder (default: .stack/airflow, or .stack/live with --config)")
     af.add_argument("--port", type=int, default=8080, help="UI port (default: %(default)s)")
     af.set_defaults(func=_cmd_airflow)
 

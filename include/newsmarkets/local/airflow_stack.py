@@ -154,6 +154,7 @@ class AirflowStack:
         broker_url: str | None = None,
         celery_workers: Iterable[str] = (),
         worker_concurrency: int = 2,
+        workdir: Path | None = None,
     ) -> None:
         if executor not in EXECUTORS:
             raise AirflowStackError(f"executor must be one of {EXECUTORS}, got {executor!r}")
@@ -165,6 +166,8 @@ class AirflowStack:
         if len(set(celery_workers)) != len(celery_workers) or not all(celery_workers):
             raise AirflowStackError(f"celery_workers must be distinct non-empty names, got {celery_workers}")
         self.home = Path(home).expanduser().absolute()
+        # Every component's (and so every task's) working directory: a config's relative paths resolve here.
+        self.workdir = Path(workdir).expanduser().absolute() if workdir else self.home
         self.dags_folder = Path(dags_folder).expanduser().absolute()
         self.db_uri = db_uri
         self.dsn = libpq_dsn(db_uri)
@@ -297,7 +300,7 @@ class AirflowStack:
                 capture_output=True,
                 text=True,
                 timeout=timeout_s,
-                cwd=self.home,
+                cwd=self.workdir,
             )
         except subprocess.TimeoutExpired as exc:
             raise AirflowStackError(f"`airflow {' '.join(args)}` timed out after {timeout_s:.0f}s") from exc
@@ -337,7 +340,7 @@ class AirflowStack:
         from newsmarkets.orchestration.pools import apply_pools
 
         env = self.environ
-        apply_pools(load_config(env.get("NEWSMARKETS_CONFIG")), env=env, cwd=self.home)
+        apply_pools(load_config(env.get("NEWSMARKETS_CONFIG")), env=env, cwd=self.workdir)
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -375,7 +378,7 @@ class AirflowStack:
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    cwd=self.home,
+                    cwd=self.workdir,
                     start_new_session=True,
                 )
             (self.home / PIDS_FILE).write_text(json.dumps({c: p.pid for c, p in self._procs.items()}))
@@ -450,7 +453,7 @@ class AirflowStack:
         command, own_env = self._component_command(component)
         self._procs[component] = subprocess.Popen(
             command, env=self.environ | own_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            cwd=self.home, start_new_session=True,
+            cwd=self.workdir, start_new_session=True,
         )
         (self.home / PIDS_FILE).write_text(json.dumps({c: p.pid for c, p in self._procs.items()}))
         if wait:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import time
 
-from newsmarkets.local.environment import EmbeddedEnvironment
+from newsmarkets.local.environment import EmbeddedEnvironment, LiveEnvironment
 
 
 def _progress(msg: str) -> None:
@@ -58,9 +58,18 @@ def run_demo(base_dir: str = ".stack/demo", keep_running: bool = False, days: in
     return 1 if failed else 0
 
 
-def run_local_airflow(base_dir: str = ".stack/airflow", port: int = 8080) -> int:
-    """A local Airflow on the replay world until Ctrl-C; the clock is wall time so live DAGs work."""
-    env = EmbeddedEnvironment(base_dir, wall_clock=True, ui_port=port)
+LIVE_DAGS = ("prices_snapshot", "prices_history", "news_ingest", "news_market_link", "warehouse_maintenance")
+
+
+def run_local_airflow(base_dir: str = ".stack/airflow", port: int = 8080, config: str | None = None) -> int:
+    """A local Airflow until Ctrl-C (or SIGTERM), on wall-clock schedules.
+
+    Without ``config``: on the replay world, built around today. With it: live,
+    on the config's own sources and warehouse, no replay world (LiveEnvironment).
+    """
+    live = config is not None
+    env = LiveEnvironment(base_dir, config, ui_port=port) if live else EmbeddedEnvironment(
+        base_dir, wall_clock=True, ui_port=port)
     stop = {"now": False}
 
     def _handler(*_):
@@ -70,16 +79,28 @@ def run_local_airflow(base_dir: str = ".stack/airflow", port: int = 8080) -> int
     try:
         env.start(progress=_progress)
         user, password = "admin", env.airflow.admin_password
+        cfg = env.config()
+        if live:
+            world = (f"Live sources: {len(cfg.news.sources)} news source(s) "
+                     f"({', '.join(s.name for s in cfg.news.sources) or 'none: add news.sources'}), "
+                     f"prices from {cfg.prices.base_url} ({len(cfg.prices.assets)} assets)\n"
+                     f"Check them any time: newsmarkets sources check {env.config_path}\n")
+            example = "--from-date 2025-01-01 --to-date 2025-01-31   (newsmarkets plan backfill first)"
+        else:
+            world = f"Replay world: {env.window.start} → {env.window.last_day} at {env.replay.base_url}\n"
+            example = f"--from-date {env.window.start} --to-date {env.window.last_day}"
         print(
             f"\nAirflow UI: {env.airflow.base_url}   user: {user}   password: {password}\n"
-            f"Warehouse: {env.warehouse}   DuckDB catalog: {env.config().catalog_path}\n"
-            f"Replay world: {env.window.start} → {env.window.last_day} at {env.replay.base_url}\n"
+            f"Config: {env.config_path}\n"
+            f"Warehouse: {env.warehouse_root}   DuckDB catalog: {cfg.catalog_path}\n"
+            + world +
             f"Backfill from the UI or: NEWSMARKETS_CONFIG={env.config_path} AIRFLOW_HOME={env.airflow.home} "
-            f"airflow backfill create --dag-id prices_history --from-date {env.window.start} --to-date {env.window.last_day}\n"
+            f"airflow backfill create --dag-id prices_history {example}\n"
+            f"Running on wall-clock schedules: {', '.join(LIVE_DAGS)}\n"
             "Press Ctrl-C to stop everything.",
             flush=True,
         )
-        for dag_id in ("prices_snapshot", "prices_history", "news_ingest", "news_market_link", "warehouse_maintenance"):
+        for dag_id in LIVE_DAGS:
             env.airflow.unpause(dag_id)
         while not stop["now"]:
             time.sleep(1)
@@ -89,4 +110,3 @@ def run_local_airflow(base_dir: str = ".stack/airflow", port: int = 8080) -> int
         _progress("\n• stopping…")
         env.stop()
     return 0
-

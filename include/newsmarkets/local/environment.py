@@ -140,25 +140,34 @@ class EmbeddedEnvironment:
     def _airflow_description(self) -> str:
         return "scheduler, DAG processor, API server, triggerer"
 
-    def start(self, progress=print) -> "EmbeddedEnvironment":
-        from newsmarkets.local.airflow_stack import AirflowStack
+    def _start_sources(self, progress) -> None:
+        """What the tasks read: here the replay world, and the config pointing at it."""
         from newsmarkets.local.postgres import free_port
         from newsmarkets.local.replay_process import ReplayProcess
+
+        replay_port = self.replay_port or free_port()
+        self._write_config(replay_port)
+        now = None if self.wall_clock else self.window.end_at.isoformat()
+        progress(f"• starting the replay world on http://127.0.0.1:{replay_port} "
+                 f"({self.window.start} to {self.window.last_day}, clock {'wall time' if self.wall_clock else now})…")
+        self.replay = ReplayProcess(
+            config=str(self.config_path), port=replay_port, log_path=self.logs / "replay.log", now=now,
+            start="auto" if self.wall_clock else None, days=self.window.days,
+        ).start()
+
+    def _schedule_end(self) -> str | None:
+        """Nothing exists after a fixed replay clock: keep schedules from starting runs there."""
+        return None if self.wall_clock else self.window.end_at.isoformat()
+
+    def start(self, progress=print) -> "EmbeddedEnvironment":
+        from newsmarkets.local.airflow_stack import AirflowStack
 
         self.base_dir.mkdir(parents=True, exist_ok=True)
         try:
             db_uri = self._start_database(progress)
             self._start_services(progress)
 
-            replay_port = self.replay_port or free_port()
-            self._write_config(replay_port)
-            now = None if self.wall_clock else self.window.end_at.isoformat()
-            progress(f"• starting the replay world on http://127.0.0.1:{replay_port} "
-                     f"({self.window.start} to {self.window.last_day}, clock {'wall time' if self.wall_clock else now})…")
-            self.replay = ReplayProcess(
-                config=str(self.config_path), port=replay_port, log_path=self.logs / "replay.log", now=now,
-                start="auto" if self.wall_clock else None, days=self.window.days,
-            ).start()
+            self._start_sources(progress)
 
             env = {
                 "NEWSMARKETS_CONFIG": str(self.config_path),
@@ -167,9 +176,9 @@ class EmbeddedEnvironment:
                 **self._task_env(),
                 **self.extra_env,
             }
-            if not self.wall_clock:
-                # Nothing exists after the replay clock: keep schedules from starting runs there.
-                env["NEWSMARKETS_SCHEDULE_END"] = self.window.end_at.isoformat()
+            schedule_end = self._schedule_end()
+            if schedule_end:
+                env["NEWSMARKETS_SCHEDULE_END"] = schedule_end
             progress(f"• starting Airflow ({self._airflow_description()})…")
             self.airflow = AirflowStack(
                 home=self.base_dir / "airflow", dags_folder=DAGS_FOLDER, db_uri=db_uri, env=env,
@@ -199,3 +208,41 @@ class EmbeddedEnvironment:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class LiveEnvironment(EmbeddedEnvironment):
+    """Embedded PostgreSQL + Airflow on a user's own config: its sources, its warehouse, wall-clock schedules.
+
+    No replay world and no generated config: the tasks read ``config_path``
+    as given (``newsmarkets airflow --config``). Airflow's state lives under
+    ``base_dir``; the warehouse is wherever the config says.
+    """
+
+    def __init__(self, base_dir: str | os.PathLike, config_path: str | os.PathLike, *, ui_port: int | None = None,
+                 extra_env: dict[str, str] | None = None, parallelism: int = 4):
+        # Loaded (and so validated) before anything starts: a bad config fails here, naming the key.
+        cfg = load_config(config_path)
+        self._config_path = Path(cfg.source_path).resolve()
+        super().__init__(base_dir, wall_clock=True, ui_port=ui_port, base_config=self._config_path,
+                         extra_env=extra_env, parallelism=parallelism)
+
+    @property
+    def config_path(self) -> Path:
+        return self._config_path
+
+    @property
+    def warehouse_root(self) -> str:
+        return self.config().warehouse
+
+    def _start_sources(self, progress) -> None:
+        cfg = self.config()
+        progress(f"• live sources from {self.config_path}: {len(cfg.news.sources)} news source(s), "
+                 f"prices from {cfg.prices.base_url} (no replay world)…")
+
+    def _schedule_end(self) -> str | None:
+        return None
+
+    def _stack_options(self) -> dict:
+        # The config's relative paths (warehouse, catalog) mean what they mean in the user's shell.
+        return {"workdir": Path.cwd()}
+
