@@ -26,6 +26,7 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
+from secrecy import prices_connection_env
 from sitekit import LocalSite, Reply
 
 from newsmarkets.config import BUNDLED_CONFIG, rebase_replay_urls
@@ -41,6 +42,7 @@ pytestmark = pytest.mark.slow
 
 # Articles in the HOURS full hours before the last one (that one is the live schedule's own run): the backfill's.
 HOURS = 2
+API_KEY = "nm-live-key-0123456789"  # exported as AIRFLOW_CONN_NEWSMARKETS_PRICES, as the README says
 PER_HOUR = 2
 BODY = ("Bitcoin held its range through the session while traders weighed fresh inflows into spot funds. "
         "Desk strategists said positioning stayed light and liquidity thinned in the late hours, "
@@ -120,7 +122,7 @@ def test_live_on_one_machine_against_the_users_own_sources(tmp_path: Path) -> No
         config = _user_config(workdir, site, provider)
         port = free_port()
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "include"), "NEWSMARKETS_TASK_RETRIES": "1",
-               "NEWSMARKETS_RETRY_DELAY_S": "2"}
+               "NEWSMARKETS_RETRY_DELAY_S": "2", **prices_connection_env(API_KEY)}
         env.pop("NEWSMARKETS_CONFIG", None)
         proc = subprocess.Popen(
             [sys.executable, "-m", "newsmarkets.cli", "airflow", "--config", "my.yaml", "--base-dir", "state",
@@ -160,6 +162,9 @@ def test_live_on_one_machine_against_the_users_own_sources(tmp_path: Path) -> No
             assert scheduled and set(scheduled.values()) == {"success"}, scheduled
             prices = Warehouse(str(workdir / "data" / "warehouse")).read("price_snapshots")
             assert set(prices["asset_id"]) == set(yaml.safe_load(config.read_text())["prices"]["assets"])
+            # The key the user exported reached the provider with every call.
+            calls = [h for r, h in zip(provider.request_log, provider.key_header_log) if "/coins/" in r.path]
+            assert calls and set(calls) == {"x-cg-demo-api-key"}, calls[:5]
 
             # An hour older than anything the site lists fails, saying so.
             old = _hour(now) - timedelta(days=2)

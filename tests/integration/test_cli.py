@@ -17,10 +17,20 @@ def cli(*args, check=False):
 
 @pytest.mark.parametrize("args", [[], ["demo"], ["airflow"], ["extract"], ["config", "check"], ["replay", "serve"],
                                   ["replay", "truth"], ["catalog", "refresh"], ["plan", "backfill"],
-                                  ["plan"], ["pools"], ["pools", "apply"], ["pools", "show"]])
+                                  ["plan"], ["pools"], ["pools", "apply"], ["pools", "show"], ["sources"],
+                                  ["sources", "check"]])
 def test_every_subcommand_has_help(args):
     out = cli(*args, "--help")
     assert out.returncode == 0 and "usage: newsmarkets" in out.stdout
+
+
+def test_airflow_live_refuses_a_bad_config_before_starting_anything(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("warehouse: x\nprices: {provider: coingecko, base_url: 'http://h', assets: [bitcoin], colour: red}\n")
+    out = cli("airflow", "--config", str(bad), "--base-dir", str(tmp_path / "state"))
+    assert out.returncode == 2 and "prices.colour: unknown key" in out.stderr, out.stderr
+    assert not (tmp_path / "state").exists()
+    assert "--config" in cli("airflow", "--help").stdout
 
 
 def test_config_check_names_the_bad_key(tmp_path):

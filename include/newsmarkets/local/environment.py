@@ -223,8 +223,11 @@ class LiveEnvironment(EmbeddedEnvironment):
         # Loaded (and so validated) before anything starts: a bad config fails here, naming the key.
         cfg = load_config(config_path)
         self._config_path = Path(cfg.source_path).resolve()
+        # The stack keeps the caller's AIRFLOW* variables out of Airflow, but the connections a user
+        # exports for it (the provider key, S3, alerts: AIRFLOW_CONN_<ID>) are meant for it.
+        connections = {k: v for k, v in os.environ.items() if k.startswith("AIRFLOW_CONN_")}
         super().__init__(base_dir, wall_clock=True, ui_port=ui_port, base_config=self._config_path,
-                         extra_env=extra_env, parallelism=parallelism)
+                         extra_env={**connections, **(extra_env or {})}, parallelism=parallelism)
 
     @property
     def config_path(self) -> Path:
