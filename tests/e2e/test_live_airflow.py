@@ -146,8 +146,9 @@ def test_live_on_one_machine_against_the_users_own_sources(tmp_path: Path) -> No
 
             # A backfill of the site's last hours: its articles land in the config's (relative) warehouse.
             first = _hour(now) - timedelta(hours=HOURS + 1)
-            backfill = create_backfill(stack, "news_ingest", first.isoformat(),
-                                       (_hour(now) - timedelta(hours=2)).isoformat(), max_active_runs=HOURS)
+            last = _hour(now) - timedelta(hours=2)
+            backfill = create_backfill(stack, "news_ingest", first.isoformat(), last.isoformat(),
+                                       max_active_runs=HOURS, via="api")
             states = wait_for_runs(stack, "news_ingest", backfill_id=backfill, expected=HOURS, timeout_s=600,
                                    progress=None)
             assert set(states.values()) == {"success"}, states
@@ -168,7 +169,7 @@ def test_live_on_one_machine_against_the_users_own_sources(tmp_path: Path) -> No
 
             # An hour older than anything the site lists fails, saying so.
             old = _hour(now) - timedelta(days=2)
-            failing = create_backfill(stack, "news_ingest", old.isoformat(), old.isoformat())
+            failing = create_backfill(stack, "news_ingest", old.isoformat(), old.isoformat(), via="api")
             with pytest.raises(DagRunFailed, match="cannot serve"):
                 wait_for_runs(stack, "news_ingest", backfill_id=failing, expected=1, timeout_s=300, progress=None)
             assert set(run_states(stack, "news_ingest", backfill_id=failing).values()) == {"failed"}
