@@ -44,9 +44,16 @@ pytestmark = pytest.mark.slow
 HOURS = 2
 API_KEY = "nm-live-key-0123456789"  # exported as AIRFLOW_CONN_NEWSMARKETS_PRICES, as the README says
 PER_HOUR = 2
-BODY = ("Bitcoin held its range through the session while traders weighed fresh inflows into spot funds. "
-        "Desk strategists said positioning stayed light and liquidity thinned in the late hours, "
-        "leaving the market sensitive to any large order. ") * 5
+DESKS = ("Singapore", "London", "New York", "Zurich", "Tokyo", "Chicago")
+SUBJECTS = ("pension funds", "miners", "options traders", "market makers", "retail buyers", "treasury desks")
+
+
+def _body(seed: int) -> str:
+    """A story of its own per page: identical bodies would be one syndicated story, stored once."""
+    return " ".join(
+        f"{DESKS[(seed + i) % 6]} desks reported that {SUBJECTS[(seed * 5 + i) % 6]} added {seed * 7 + i * 3} "
+        f"million dollars of bitcoin exposure in session {i}, while funding rates eased by {i + seed} basis points."
+        for i in range(8))
 
 
 def _hour(dt: datetime) -> datetime:
@@ -65,7 +72,7 @@ def _news_site(site: LocalSite, now: datetime) -> list[dict]:
             title = f"Bitcoin holds its range as funds add {h}{n}"
             site.page(path, f"""<html><head><title>{title}</title>
 <meta property="article:published_time" content="{at.isoformat()}"></head>
-<body><article><h1>{title}</h1><p>{BODY}</p></article></body></html>""")
+<body><article><h1>{title}</h1><p>{_body(10 * h + n)}</p></article></body></html>""")
             articles.append({"path": path, "title": title, "published_at": at})
     items = "".join(f"<item><title>{a['title']}</title><link>{site.url(a['path'])}</link>"
                     f"<pubDate>{format_datetime(a['published_at'])}</pubDate></item>" for a in articles)
