@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 
 from newsmarkets.news.extract import ArticleRecord, ExtractionError, extract_article
 
 URL = "https://www.example-news.com/markets/2026/01/05/story?utm_source=x"
+# The same page at an address without a date: what the page alone says (htmldate also reads a URL's date).
+UNDATED_URL = "https://www.example-news.com/markets/story?utm_source=x"
 FETCHED = datetime(2026, 1, 6, 12, 0, tzinfo=timezone.utc)
 
 P1 = ("The central bank kept its benchmark rate unchanged on Monday, citing a slower decline in services "
@@ -109,7 +111,7 @@ def test_time_elements_in_related_lists_are_ignored():
                '<li><a href="/z">A third older story here</a></li></ul></section>')
     # inside the <article>, where header <time> elements are otherwise believed
     story = "".join(f"<p>{p}</p>" for p in STORY) + related
-    record = extract_article(page(story=story), URL, fetched_at=FETCHED)
+    record = extract_article(page(story=story), UNDATED_URL, fetched_at=FETCHED)
     assert record.published_at is None
     assert "older story" not in record.body
 
@@ -152,7 +154,7 @@ def test_naive_structured_times_use_source_timezone():
 
 
 def test_no_date_anywhere_gives_none():
-    record = extract_article(page(), URL)
+    record = extract_article(page(), UNDATED_URL)
     assert record.published_at is None and record.published_at_source is None and record.updated_at is None
 
 
@@ -257,9 +259,9 @@ def test_wordpress_taxonomy_classes_and_sidebar_wrappers_do_not_hide_the_story_o
 
 def test_masthead_date_is_not_a_publish_date():
     html = page().replace('<header class="site-header">', '<header class="site-header"><span class="today-date">Tuesday, January 6, 2026</span>')
-    assert extract_article(html, URL, fetched_at=FETCHED).published_at is None
+    assert extract_article(html, UNDATED_URL, fetched_at=FETCHED).published_at is None
     html = page().replace('<header class="site-header">', '<header class="site-header"><time datetime="2026-01-06">Today</time>')
-    assert extract_article(html, URL, fetched_at=FETCHED).published_at is None
+    assert extract_article(html, UNDATED_URL, fetched_at=FETCHED).published_at is None
 
 
 # --- issue 21, part 2: dates as real pages print them ----------------------------------------
@@ -308,7 +310,7 @@ def test_printed_dates_in_the_page_language(lang, printed, tz, expected):
 
 def test_numeric_date_that_the_locale_does_not_order_is_not_guessed():
     page_html = wordpress_page('<span class="date">05/03/2024 10:15</span>', lang="en")
-    assert extract_article(page_html, URL, fetched_at=utc(2024, 10, 16)).published_at is None
+    assert extract_article(page_html, UNDATED_URL, fetched_at=utc(2024, 10, 16)).published_at is None
     # og:locale supplies the region the lang attribute left out
     page_html = page_html.replace("<head>", '<head><meta property="og:locale" content="en_US">')
     assert extract_article(page_html, URL, fetched_at=utc(2024, 10, 16)).published_at == utc(2024, 5, 3, 10, 15)
@@ -345,13 +347,13 @@ def test_relative_times_use_the_fetch_time():
     record = extract_article(wordpress_page(german, lang="de"), URL, source_timezone="Europe/Berlin", fetched_at=fetched)
     assert record.published_at == utc(2024, 10, 15, 8, 0)
     # without a fetch time a relative time cannot be read
-    assert extract_article(wordpress_page(meta_html), URL).published_at is None
+    assert extract_article(wordpress_page(meta_html), UNDATED_URL).published_at is None
 
 
 def test_false_positives_in_a_byline_are_not_dates():
     meta_html = ('<span class="meta-item">May I help? Version 2.10.15 · 10 15 2024 prices · 3 min read</span>'
                  '<span class="date">Posted in Markets</span>')
-    record = extract_article(wordpress_page(meta_html), URL, fetched_at=utc(2024, 10, 16))
+    record = extract_article(wordpress_page(meta_html), UNDATED_URL, fetched_at=utc(2024, 10, 16))
     assert record.published_at is None and record.updated_at is None
 
 
@@ -431,3 +433,30 @@ def test_ingest_hands_the_sitemap_time_to_the_extractor():
     candidate = extract_candidate({**row, "listed_at": None, "date_source": None},
                                   wordpress_page(AUTUMN, lang="de"), source, 20)
     assert candidate["published_at_source"] == "visible-text-ambiguous"
+
+
+def test_a_page_nothing_else_dates_gets_htmldates_day_from_its_url():
+    record = extract_article(page(), URL, fetched_at=FETCHED, source_timezone="Europe/Berlin")
+    assert (record.published_at_source, record.published_at_has_time) == ("htmldate", False)
+    assert record.published_local_date == date(2026, 1, 5)  # the URL's day, at local midnight in the source's zone
+    assert record.published_at == datetime(2026, 1, 4, 23, 0, tzinfo=timezone.utc)
+    # never a day after the fetch
+    assert extract_article(page(), URL, fetched_at=datetime(2026, 1, 4, tzinfo=timezone.utc)).published_at is None
+    # any time of day the page or its feed gives wins: htmldate is not even asked
+    feed = datetime(2026, 1, 5, 9, 30, tzinfo=timezone.utc)
+    record = extract_article(page(), URL, fetched_at=FETCHED, feed_published_at=feed)
+    assert (record.published_at, record.published_at_source) == (feed, "feed")
+
+
+def test_ingest_prefers_the_sitemap_time_to_htmldates_day():
+    from newsmarkets.config import NewsSourceConfig
+    from newsmarkets.news.ingest.extract import extract_candidate
+
+    source = NewsSourceConfig(name="ex", sitemaps=("https://www.example-news.com/sitemap.xml",))
+    row = {"url": URL, "final_url": None, "fetched_at": FETCHED, "listed_at": utc(2026, 1, 5, 9, 41),
+           "date_source": "sitemap", "status": 200, "attempts": 1}
+    candidate = extract_candidate(row, page(), source, 20)  # the page says nothing; its URL names the day
+    assert (candidate["published_at"], candidate["published_at_source"]) == (utc(2026, 1, 5, 9, 41), "sitemap")
+    # listed without a time: htmldate's day is what there is
+    candidate = extract_candidate({**row, "listed_at": None, "date_source": None}, page(), source, 20)
+    assert (candidate["published_at"], candidate["published_at_source"]) == (utc(2026, 1, 5), "htmldate")

@@ -12,7 +12,9 @@ citation/bepress/Dublin Core names, RDFa ``dc:date``: all ``meta``), then the
 feed or sitemap date, then a date printed on the page (read in the source's
 timezone and the page's language; relative ones such as "2 hours ago"
 against ``fetched_at``), last a ``datePublished`` of JSON-LD not typed as an
-article (WebPage, VideoObject: ``json-ld``). A time of day beats a bare date
+article (WebPage, VideoObject: ``json-ld``); only when none of these gave
+a date, htmldate's publish day (its URL and wide-markup search: ``htmldate``,
+a day without a time of day). A time of day beats a bare date
 whatever its rank. A time later than ``fetched_at`` is impossible and falls
 through to the next source. ``published_local_date`` is the publish day as
 the page states it (its offset, or the source's timezone), for day-level
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import json
 import re
+from copy import deepcopy
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -101,7 +104,7 @@ class ArticleRecord:
     title: str | None
     body: str
     published_at: datetime | None  # aware UTC, truncated to the minute
-    # 'json-ld' | 'meta' | 'feed' | 'sitemap' | 'visible-text' | None; json-ld, meta and visible-text
+    # 'json-ld' | 'meta' | 'feed' | 'sitemap' | 'visible-text' | 'htmldate' | None; json-ld, meta and visible-text
     # get the suffix '-ambiguous' when a DST change left their local time with two readings
     published_at_source: str | None
     updated_at: datetime | None
@@ -508,6 +511,27 @@ def _settle(candidate: _Candidate, hint: datetime | None, fetched_at: datetime |
     return _Candidate(parsed, candidate.source + AMBIGUOUS_SUFFIX)
 
 
+def _library_day(html: HtmlElement, url: str | None, tz: tzinfo, fetched: datetime | None) -> ParsedTime | None:
+    """htmldate's publish day (earliest it trusts, never after the fetch), as a date without a time of day.
+
+    ``html`` is a copy of the page tree, pruned here."""
+    import htmldate
+
+    # The page's own header, navigation, sidebars and footer (outside the article) carry today's date in a
+    # masthead, dates of other stories, copyright years: never the story's publish day.
+    for node in html.xpath("//header[not(ancestor::article)] | //footer[not(ancestor::article)]"
+                           " | //nav | //aside"):
+        if node.getparent() is not None:
+            node.drop_tree()
+    try:
+        found = htmldate.find_date(html, url=url, original_date=True, extensive_search=False,
+                                   max_date=fetched.date().isoformat() if fetched else None)
+    except Exception:  # a library's failure on one odd page is no date, not a failed extraction
+        return None
+    parsed = _markup_time(found, tz) if found else None
+    return ParsedTime(parsed.value, False, local_day=parsed.local_day) if parsed else None
+
+
 def _choose(candidates: list[_Candidate], fetched_at: datetime | None) -> _Candidate | None:
     """First candidate with a time of day not after ``fetched_at``; date-only ones as a last resort."""
     possible = [c for c in candidates if fetched_at is None or c.parsed.value <= fetched_at]
@@ -650,6 +674,13 @@ def extract_article(
     page_body = tree.find(".//body")
     text_before = len(page_body.text_content()) if THIN_BODY_WORDS else 0
     preclean(tree, protected)
+    if not published:
+        # Nothing in the markup or the text we read: htmldate's wider search (the URL, other elements and
+        # attributes) finds a publish day on most such pages. On the pre-cleaned copy, so the dates of
+        # related-story lists and mastheads are gone. A day only: it never beats a time of day.
+        parsed = _library_day(deepcopy(tree), url, tz, fetched)
+        if parsed:
+            published.append(_Candidate(parsed, "htmldate"))
     # share of the page's text the pre-cleaning removed; a thin result after a large cut is re-checked
     cut = 1 - len(page_body.text_content()) / text_before if text_before else 0.0
     body = postclean(_run_trafilatura(tree, url), title)

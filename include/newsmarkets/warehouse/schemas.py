@@ -111,7 +111,7 @@ ARTICLES = TableSpec(
             pa.field("title", pa.string(), nullable=False),
             pa.field("authors", pa.list_(pa.string())),
             pa.field("published_at", UTC_TS, nullable=False),
-            # json-ld | meta | feed | sitemap | visible-text; json-ld, meta and visible-text may end in
+            # json-ld | meta | feed | sitemap | visible-text | htmldate; json-ld, meta and visible-text may end in
             # "-ambiguous": a local time a DST change repeats or skips, not settled by a feed/sitemap time
             pa.field("published_at_source", pa.string(), nullable=False),
             pa.field("updated_at", UTC_TS),

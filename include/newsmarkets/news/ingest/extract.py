@@ -56,9 +56,11 @@ def extract_candidate(row: dict, html: str, source: NewsSourceConfig, min_words:
     )
     if not record.title or not record.title.strip():
         raise ExtractionError(url, "no title")
-    if record.published_at is None and listed_at is not None and not from_feed:
+    # htmldate's day has no time of day: the sitemap's time, when there is one, is the better stand-in
+    if (record.published_at is None or record.published_at_source == "htmldate") and listed_at is not None \
+            and not from_feed:
         record.published_at = listed_at.replace(second=0, microsecond=0)
-        record.published_at_source = "sitemap"
+        record.published_at_source, record.published_at_has_time = "sitemap", True
     if record.published_at is None:
         raise ExtractionError(url, "no publish time on the page or in its listing")
     try:
