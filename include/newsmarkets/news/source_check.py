@@ -11,15 +11,12 @@ to the warehouse.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from newsmarkets.config import Config, NewsSourceConfig
 from newsmarkets.intervals import Interval, as_utc
-
-log = logging.getLogger("newsmarkets.news")
 
 DEFAULT_SAMPLE = 3
 LOOKBACK = timedelta(hours=24)
