@@ -18,6 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import bench_asset_linking  # noqa: E402
 import bench_dag_parse  # noqa: E402
 import bench_discovery  # noqa: E402
 import bench_extraction  # noqa: E402
@@ -32,6 +33,7 @@ SECTIONS = [
     ("Feed parsing: feedparser on well-formed and malformed feeds", bench_discovery),
     ("Article extraction against bare trafilatura", bench_extraction),
     ("Real pages: trafilatura's and htmldate's evaluation corpora (body, publish day, title)", bench_real_pages),
+    ("Asset linking: labelled sentences, 25 vs 250 tracked assets", bench_asset_linking),
     ("Linking a day of news: warehouse of 11 days vs one year; as-of join vs merge_asof", bench_linking),
 ]
 

@@ -270,6 +270,9 @@ class PricesConfig:
     backoff_base_s: _Positive = 1.0
     max_backoff_s: _Positive = 60.0
     per_page: Annotated[_Count, AfterValidator(_coingecko_page)] = 250
+    # assets_refresh ranks this many of the largest coins (ceil(n / per_page) calls a day): an untracked
+    # coin among them whose name holds a tracked one's ("Bitcoin Cash") keeps its mentions from linking.
+    ranked_coins: _Natural = 500
 
     @property
     def task_rate_per_minute(self) -> float:

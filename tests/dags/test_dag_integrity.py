@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"prices_snapshot", "prices_history", "news_ingest", "news_market_link", "warehouse_maintenance"}
+EXPECTED = {"assets_refresh", "prices_snapshot", "prices_history", "news_ingest", "news_market_link", "warehouse_maintenance"}
 
 # Runs in a fresh interpreter so the audit hook sees every open/connect that
 # parsing causes, and nothing the test process already did.
@@ -110,6 +110,7 @@ def test_live_snapshot_does_not_catch_up(parsed):
 
 # The tasks that call an outside source, by the pool whose budget they share (issue 24).
 POOLED = {
+    ("assets_refresh", "fetch"): "newsmarkets_prices_api",
     ("prices_history", "fetch"): "newsmarkets_prices_api",
     ("prices_snapshot", "fetch"): "newsmarkets_prices_api",
     ("news_ingest", "discover"): "newsmarkets_news_sites",

@@ -1,6 +1,7 @@
 """Linking end to end on a warehouse the real price and news pipelines built from the replay world.
 
-One replay server (clock at the world's last point) serves the CoinGecko API
+The coin list goes first, as in the demo's plan: ``assets_refresh``'s real
+fetch and publish, so news links with the provider's names. One replay server (clock at the world's last point) serves the CoinGecko API
 and the news sites over real HTTP on 127.0.0.1. Prices: the real
 ``fetch_history`` + ``publish_prices`` for the week before the world (the
 estimation window) and its three days (hourly for past days, 5-minutely for
@@ -26,6 +27,7 @@ from newsmarkets.moves.pipeline import link_interval
 from newsmarkets.moves.recovery import recovery
 from newsmarkets.news.ingest.run import run_interval
 from newsmarkets.prices import pipeline as prices
+from newsmarkets.prices.coin_list_pipeline import fetch_coin_list, publish_coin_list
 from newsmarkets.replay.server import ReplayServer
 from newsmarkets.replay.world import MarketWorld
 from newsmarkets.warehouse.writer import Warehouse
@@ -50,11 +52,14 @@ def linked(tmp_path_factory):
             interval = Interval(day, day + timedelta(days=1))
             prices.publish_prices(cfg, interval, "prices", prices.fetch_history(cfg, interval, "prices"))
             day += timedelta(days=1)
-        for d in DAYS:
-            run_interval(cfg, Interval.for_day(d), "news")
+        # the coin list first (assets_refresh): news links with its names
+        listing_day = Interval.for_day(DAYS[-1])
+        refreshed = publish_coin_list(cfg, listing_day, "assets", fetch_coin_list(cfg, listing_day, "assets"))
+        news_runs = [run_interval(cfg, Interval.for_day(d), "news") for d in DAYS]
         result = link_interval(cfg, Interval(Interval.for_day(DAYS[0]).start, Interval.for_day(DAYS[-1]).end), "link")
         wh = Warehouse.from_config(cfg)
-        yield {"cfg": cfg, "wh": wh, "result": result, "market": market, "news": server.news}
+        yield {"cfg": cfg, "wh": wh, "result": result, "market": market, "news": server.news, "refreshed": refreshed,
+               "news_runs": news_runs, "listing_day": listing_day, "port": server.port}
 
 
 def test_every_original_gets_rows_for_every_horizon(linked):
@@ -136,3 +141,42 @@ def test_equal_weighted_benchmark_absorbs_market_events_better(linked):
     # measured: precision 13/14 vs 13/18, recall 13/13 for both
     assert equal["recall"] >= cap["recall"], equal["misses"]
     assert equal["precision"] > cap["precision"], equal["false_positives"]
+
+
+def test_the_coin_list_names_every_tracked_coin_and_news_links_with_it(linked):
+    assets = linked["wh"].read("assets")
+    tracked = assets[assets["is_tracked"]]
+    assert set(tracked["asset_id"]) == set(linked["market"].asset_ids) == set(linked["cfg"].prices.assets)
+    ranks = sorted(assets["market_cap_rank"].dropna())  # a coin the world gives no market cap has no rank
+    assert ranks == list(range(1, len(ranks) + 1)) and len(ranks) >= len(assets) - 2 and assets["is_listed"].all()
+    assert linked["refreshed"]["rows"] == len(assets)
+    for run in linked["news_runs"]:
+        assert run["linked"]["vocabulary"] == "assets" and not run["linked"]["vocabulary_unnamed"]
+        assert run["linked"]["vocabulary_listed_at"] == linked["listing_day"].end.isoformat()
+
+
+def test_provider_down_news_links_with_the_last_good_copy(linked):
+    """The price API unreachable: assets_refresh fails, news of the same day still links, and says which copy."""
+    import socket
+
+    cfg, wh = linked["cfg"], linked["wh"]
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    down = dataclasses.replace(cfg, prices=dataclasses.replace(cfg.prices, base_url=f"http://127.0.0.1:{dead}/api/v3",
+                                                                 max_retries=0))
+    before = wh.read("assets")
+    with pytest.raises(Exception) as failed:
+        fetch_coin_list(down, linked["listing_day"], "assets-down")
+    assert str(dead) in str(failed.value) or "connect" in str(failed.value).lower()
+    assert wh.read("assets").equals(before)  # nothing published, nothing lost
+
+    day = Interval.for_day(DAYS[-1])
+    links_before = wh.read("article_assets", dts=[DAYS[-1]])
+    rerun = run_interval(down, day, "news-provider-down")
+    assert rerun["linked"]["vocabulary"] == "assets"
+    assert rerun["linked"]["vocabulary_listed_at"] == linked["listing_day"].end.isoformat()
+    assert not rerun["linked"]["vocabulary_is_stale"]
+    after = wh.read("article_assets", dts=[DAYS[-1]])
+    key = ["article_id", "asset_id"]
+    assert after[key].sort_values(key, ignore_index=True).equals(links_before[key].sort_values(key, ignore_index=True))

@@ -90,6 +90,12 @@ def test_prices_snapshot_is_refused_and_points_to_prices_history():
     assert "1 /coins/markets call(s) every 5 minutes" in plan.notes[0]
 
 
+def test_assets_refresh_is_refused_because_the_coin_list_describes_now():
+    plan = plan_backfill(config(), "assets_refresh", utc(2025, 1, 1), utc(2025, 1, 2), NOW)
+    assert plan.refused and "live only" in plan.refused and not plan.calls
+    assert "1 /coins/list call and 2 ranked /coins/markets page(s) a day" in plan.notes[0]
+
+
 def test_news_ingest_counts_listing_requests_per_host_and_leaves_pages_unknown():
     source = {"name": "wire", "feeds": ["https://wire.example/feed.xml", "https://wire.example/feed2.xml"],
               "sitemaps": ["https://wire.example/sitemap.xml"]}
@@ -122,7 +128,7 @@ def test_warehouse_only_dags_make_no_external_calls(dag_id):
 
 
 def test_bad_input_names_what_is_wrong():
-    with pytest.raises(PlanError, match="unknown dag id 'prices' .*known: prices_history, prices_snapshot"):
+    with pytest.raises(PlanError, match="unknown dag id 'prices' .*known: assets_refresh, prices_history, prices_snapshot"):
         plan_backfill(config(), "prices", utc(2025, 1, 1), utc(2025, 1, 2), NOW)
     with pytest.raises(PlanError, match="--to-date .* is before --from-date"):
         plan_backfill(config(), "prices_history", utc(2025, 1, 2), utc(2025, 1, 1), NOW)

@@ -189,3 +189,44 @@ def test_link_frame_empty_and_missing_columns():
 def test_hyphenated_compounds_are_not_tickers(d):
     body = "Crypto founders wrote an OP-ED about token prices. A ONE-TIME fee of $5 applies to the LINK-UP offer."
     assert ids("", body, d) == []
+
+
+@pytest.mark.parametrize("line", [
+    "Tags: Bitcoin, Ethereum, Regulation, SEC",
+    "Most read: 1. Why XRP is up today 2. Dogecoin burn rate soars 3. Bitcoin miners brace for halving",
+    "Markets › Altcoins › Solana",
+    "About Us | Careers | Bitcoin Price | Ethereum Price | Terms",
+    "Home News Bitcoin Ethereum Markets Learn Podcasts Events Research Newsletters",
+    "This content is for informational purposes only and is not financial advice. Bitcoin and ether are volatile.",
+    "Buy Bitcoin and Solana in minutes with our partner exchange. Capital at risk.",
+    "Heatmap: BTC ▲1.1 ETH ▼0.3 MATIC ▲0.1 SOL ▲3.4 ATOM ▼1.2 XRP ▼0.7",
+])
+def test_page_furniture_links_nothing(d, line):
+    assert ids("", line, d) == []
+
+
+def test_furniture_lines_do_not_hide_the_story_around_them(d):
+    body = "Related: Solana rallies as memecoin mania returns\nBitcoin rose 3% to $97,000 on Tuesday."
+    assert ids("", body, d) == ["bitcoin"]
+
+
+def test_ambiguous_names_used_as_words_do_not_link():
+    dictionary = build_asset_dictionary([*COINS, {"id": "shiba-inu", "symbol": "shib", "name": "Shiba Inu"}])
+    assert ids("", "Dogecoin, whose logo shows a Shiba Inu dog, gained 20% this month.", dictionary) == ["dogecoin"]
+    assert ids("", "Optimism over rate cuts lifted bitcoin above $100,000.", dictionary) == ["bitcoin"]
+    assert "shiba-inu" in ids("", "The Shiba Inu token rose 9% as burn rates spiked.", dictionary)
+
+
+def test_possessive_of_a_two_word_name_is_that_coin():
+    coins = [{"id": "ethena", "symbol": "ena", "name": "Ethena"}, {"id": "ethena-usde", "symbol": "usde", "name": "Ethena USDe"}]
+    dictionary = build_asset_dictionary(coins)
+    assert ids("", "Ethena's USDe supply fell by $2 billion in a week.", dictionary) == ["ethena-usde"]
+    assert ids("", "Ethena's ENA token tumbled 12%.", dictionary) == ["ethena"]
+
+
+def test_a_term_two_tracked_coins_share_goes_to_the_better_ranked():
+    coins = [{"id": "matic-network", "symbol": "matic", "name": "Polygon", "market_cap_rank": 103},
+             {"id": "polygon-ecosystem-token", "symbol": "pol", "name": "POL (ex-MATIC)", "market_cap_rank": 65}]
+    dictionary = build_asset_dictionary(coins)
+    assert ids("", "POL rose 9% after Polygon said it would cut the token's emissions.", dictionary) == [
+        "polygon-ecosystem-token"]

@@ -94,3 +94,29 @@ def test_the_seed_page_extracts_the_wire_story_at_the_minute_and_links_no_asset(
         assert leaked not in record.body, leaked
     # ...so the story links nothing, though the page names all 50 coins.
     assert link_article(record.title, record.body, default_dictionary()) == []
+
+
+def _all_fifty_tracked():
+    """The linker's vocabulary with every ticker coin tracked, built as news_ingest builds it from ``assets``."""
+    import pandas as pd
+
+    from newsmarkets.news.vocabulary import vocabulary_dictionary
+
+    listing = pd.DataFrame([{"asset_id": f"coin-{sym.lower()}", "symbol": sym.lower(), "name": name,
+                             "market_cap_rank": rank} for rank, (name, sym) in enumerate(COINS, 1)])
+    dictionary, unnamed = vocabulary_dictionary(listing, list(listing["asset_id"]))
+    assert not unnamed and len(dictionary) >= 50
+    return dictionary
+
+
+def test_with_all_fifty_ticker_coins_tracked_the_page_still_links_none():
+    dictionary = _all_fifty_tracked()
+    record = extract_article(seed_page(), "https://coinpost.example/news/118204", source_timezone="Asia/Tokyo",
+                             fetched_at=datetime(2024, 10, 15, 3, 0, tzinfo=timezone.utc))
+    assert link_article(record.title, record.body, dictionary) == []
+    # and the ticker itself, were it to leak into a body as one line of cells, links none either
+    strip = " ".join(f"{name} {sym} ${1000 / (i + 1):,.2f} {(i % 7) - 3:+.1f}%" for i, (name, sym) in enumerate(COINS))
+    assert link_article("", strip, dictionary) == []
+    # while a sentence of the story naming a coin still links it
+    assert {m.asset_id for m in link_article("", "Kaspa fell 4% and Bittensor rose 2%.", dictionary)} == {
+        "coin-kas", "coin-tao"}

@@ -58,7 +58,7 @@ def run_demo(base_dir: str = ".stack/demo", keep_running: bool = False, days: in
     return 1 if failed else 0
 
 
-LIVE_DAGS = ("prices_snapshot", "prices_history", "news_ingest", "news_market_link", "warehouse_maintenance")
+LIVE_DAGS = ("assets_refresh", "prices_snapshot", "prices_history", "news_ingest", "news_market_link", "warehouse_maintenance")
 
 
 def run_local_airflow(base_dir: str = ".stack/airflow", port: int = 8080, config: str | None = None) -> int:

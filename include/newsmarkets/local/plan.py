@@ -2,9 +2,10 @@
 
 The demo, the end-to-end tests and the distributed-topology test all run this
 plan through ``airflow backfill create`` — the way a user would — so they
-exercise the same runs. Two phases: ingestion and linking together (the
-linking DAG's sensors wait for each day's inputs), then maintenance, which
-compacts closed partitions and so goes after the writers of those partitions.
+exercise the same runs. Three phases: the coin list first (news links with
+its names), ingestion and linking together (the linking DAG's sensors wait
+for each day's inputs), then maintenance, which compacts closed partitions
+and so goes after the writers of those partitions.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ def full_plan(window: WorldWindow, *, news_days: int | None = None) -> list[Back
     link_first = news_first.date().isoformat()
     # A snapshot is only valid for "now": the one interval it can fill ends at the replay clock.
     snapshot_slot = (window.end_at - timedelta(minutes=5)).isoformat()
+    # The coin list describes "now" too: its one servable day is the one ending at the replay clock.
+    list_day = _day_start(window.last_day).isoformat()
     return [
+        Backfill("assets_refresh", list_day, list_day, 1, 1, phase=0),
         Backfill("prices_history", first, last, days, 2, phase=1),
         Backfill("prices_snapshot", snapshot_slot, snapshot_slot, 1, 1, phase=1),
         Backfill("news_ingest", news_first.isoformat(), news_last.isoformat(), 24 * news_days, 4, phase=1),

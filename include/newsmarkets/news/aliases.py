@@ -61,6 +61,8 @@ DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
     "shiba-inu": ("SHIB", "Shiba Inu"),
     "binancecoin": ("BNB", "Binance Coin"),
     "tether": ("USDT", "Tether"),
+    # MATIC became POL in 2024; news says "Polygon" for the new token (a shared term: the better-ranked coin wins)
+    "polygon-ecosystem-token": ("POL", "Polygon", "Polygon Ecosystem Token"),
 }
 
 # Terms that are everyday words or common abbreviations; they only count with
@@ -80,8 +82,8 @@ AMBIGUOUS_TERMS: frozenset[str] = frozenset(
         # names
         "harmony", "optimism", "avalanche", "ripple", "stellar", "polygon", "tron", "ether", "tether",
         "compound", "helium", "quant", "flare", "sonic", "story", "movement", "mantle", "jupiter", "render",
-        "theta", "maker", "graph", "the graph", "internet computer", "shiba inu", "the sandbox", "decentraland",
-        "immutable", "cosmos", "celestia", "kaspa", "stacks", "oasis", "ronin", "gnosis", "worldcoin",
+        "theta", "maker", "graph", "the graph", "internet computer", "shiba inu", "the sandbox",
+        "immutable", "cosmos", "stacks", "oasis", "ronin", "gnosis",
         "the open network", "binance coin", "usd coin",
     }
 )

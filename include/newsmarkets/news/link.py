@@ -7,6 +7,12 @@ the asset's name right before it (``Harmony (ONE)``), or the exact case as a
 ticker next to market words (price, token, traded, %, $, ...) in an article
 that is about crypto at all. Once an asset is established in an article,
 its other correctly-cased mentions count too.
+
+The built-in coins' terms carry hand-set ambiguity; any other coin's (the
+provider's list, :mod:`newsmarkets.news.vocabulary`) is judged by how common
+it is in English (:mod:`newsmarkets.news.everyday`). Price-ticker strips
+(``BTC $94,512 +1.2% ETH $3,310 -0.4% ...``) and boilerplate lines
+(``Related: ...``, ``Disclosure: ...``) link nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from newsmarkets.news.aliases import (
     DEFAULT_COINS,
     MARKET_CONTEXT_WORDS,
 )
+from newsmarkets.news.everyday import is_everyday_term
 
 # How far (characters, within the sentence) market words may be from an ambiguous ticker.
 CONTEXT_CHARS = 60
@@ -42,6 +49,8 @@ class _Term:
     term: str  # as written in the dictionary
     is_symbol: bool  # tickers must match in upper case (or as a cashtag)
     is_ambiguous: bool
+    rank: int | None = None  # market-cap rank: a term several coins share goes to the best-ranked
+    any_case: bool = False  # a distinctive ticker (stETH, USDe, cbBTC) matches in any case
 
 
 @dataclass
@@ -56,6 +65,10 @@ class AssetDictionary:
     def __len__(self) -> int:
         return len(self.asset_ids)
 
+    def contains_term(self, text: str) -> bool:
+        """Does ``text`` hold a term of a linkable coin (any case)?"""
+        return any(any(t.asset_id for t in self.terms[m.group("term").lower()]) for m in self.pattern.finditer(text))
+
 
 @dataclass(frozen=True)
 class AssetMention:
@@ -69,15 +82,40 @@ def _is_symbol_like(term: str) -> bool:
     return term.isupper() and " " not in term and len(term) <= 6 and term.isalnum()
 
 
+def _curated_terms() -> frozenset[str]:
+    """Lower-cased terms of the built-in coins: their ambiguity is set by hand in :mod:`aliases`."""
+    forms = [c["symbol"] for c in DEFAULT_COINS] + [c["name"] for c in DEFAULT_COINS]
+    forms += [a for extra in DEFAULT_ALIASES.values() for a in extra]
+    return frozenset(" ".join(f.split()).lower() for f in forms)
+
+
+_CURATED = _curated_terms()
+
+
+def _is_ambiguous(form: str, is_symbol: bool, trusted: frozenset[str] = frozenset()) -> bool:
+    lowered = form.lower()
+    if lowered in AMBIGUOUS_TERMS or (is_symbol and len(form) <= 2):
+        return True
+    return lowered not in _CURATED and lowered not in trusted and is_everyday_term(form)
+
+
+def _rank(coin: dict) -> int | None:
+    rank = coin.get("market_cap_rank")
+    return int(rank) if isinstance(rank, (int, float)) and not isinstance(rank, bool) and rank == rank and rank >= 1 else None
+
+
 def build_asset_dictionary(
-    coins: Iterable[dict], aliases: dict[str, Iterable[str]] | None = None, *, include_default_aliases: bool = True
+    coins: Iterable[dict], aliases: dict[str, Iterable[str]] | None = None, *, include_default_aliases: bool = True,
+    blockers: Iterable[str] = (),
 ) -> AssetDictionary:
-    """Compile a linker vocabulary from ``coins`` (dicts with ``id``, ``symbol``, ``name``).
+    """Compile a linker vocabulary from ``coins`` (dicts with ``id``, ``symbol``, ``name``; optional ``market_cap_rank``).
 
     ``aliases`` maps a coin id to extra spellings; they are added to the
     defaults (:data:`DEFAULT_ALIASES`) unless ``include_default_aliases`` is
     false. Aliases for ids not in ``coins`` are ignored: we only link assets
-    we track.
+    we track. ``blockers`` are names of other coins ("Bitcoin Cash" when only
+    bitcoin is tracked): they match, so the tracked name inside them does not,
+    and link nothing.
     """
     merged: dict[str, list[str]] = {}
     if include_default_aliases:
@@ -87,6 +125,8 @@ def build_asset_dictionary(
         if isinstance(extra, str):
             raise LinkError(f"aliases[{asset_id!r}]: expected a list of terms, got the string {extra!r}")
         merged.setdefault(asset_id, []).extend(extra)
+    # The caller's own aliases are trusted like the built-in ones (their ambiguity is the caller's call).
+    trusted = frozenset(" ".join(a.split()).lower() for extra in (aliases or {}).values() for a in extra)
 
     entries: dict[tuple[str, str], _Term] = {}
     names: dict[str, tuple[str, ...]] = {}
@@ -100,6 +140,9 @@ def build_asset_dictionary(
         asset_id = coin["id"]
         asset_ids.append(asset_id)
         forms = [coin["symbol"].upper(), coin["name"], *merged.get(asset_id, ())]
+        # "Ethena's USDe" is the coin "Ethena USDe", not Ethena's own token
+        forms += [f"{head}{mark}s {rest}" for head, _, rest in (f.partition(" ") for f in forms[1:] if " " in f.strip())
+                  for mark in ("'", "’") if rest and not _is_symbol_like(head)]
         asset_names = []
         for form in forms:
             form = " ".join(form.split())
@@ -109,13 +152,19 @@ def build_asset_dictionary(
             if not is_symbol:
                 asset_names.append(form)
             lowered = form.lower()
-            ambiguous = lowered in AMBIGUOUS_TERMS or (is_symbol and len(form) <= 2)
+            ambiguous = _is_ambiguous(form, is_symbol, trusted)
+            # Long tickers that are no word (STETH, USDE, CBBTC) are written in mixed case (stETH, USDe, cbBTC).
+            any_case = is_symbol and not ambiguous and len(form) >= 4 and lowered not in _CURATED
             # distinctive names match in any case, so one entry covers every casing;
             # tickers and everyday words keep one entry per exact spelling
-            key = lowered if not (is_symbol or ambiguous) else form
-            entries.setdefault((key, asset_id), _Term(asset_id, form, is_symbol, ambiguous))
+            key = lowered if not (is_symbol or ambiguous) or any_case else form
+            entries.setdefault((key, asset_id), _Term(asset_id, form, is_symbol, ambiguous, _rank(coin), any_case))
         names[asset_id] = tuple(dict.fromkeys(asset_names))
 
+    for name in blockers:
+        name = " ".join(name.split())
+        if name and not any(key == name.lower() for key, _ in entries):
+            entries.setdefault((name.lower(), ""), _Term("", name, False, False))
     by_key: dict[str, list[_Term]] = {}
     for term in entries.values():
         by_key.setdefault(term.term.lower(), []).append(term)
@@ -153,6 +202,7 @@ class _Hit:
     in_title: bool
     confirmed: bool = False
     case_ok: bool = False
+    undecided: bool = False  # a term several coins share with no rank to decide: it never links on its own
 
 
 def _sentence_starts(text: str) -> list[int]:
@@ -170,7 +220,7 @@ def _mostly_upper(text: str) -> bool:
 
 
 def _case_ok(hit: _Hit) -> bool:
-    if hit.cashtag:
+    if hit.cashtag or hit.term.any_case:
         return True
     if hit.term.is_symbol:
         return hit.text == hit.term.term
@@ -184,33 +234,161 @@ def _hits(text: str, dictionary: AssetDictionary, in_title: bool) -> list[_Hit]:
     for m in dictionary.pattern.finditer(text):
         surface = m.group("term")
         for term in dictionary.terms[surface.lower()]:
+            if not term.asset_id:
+                continue  # another coin's name: it holds the span so a tracked name inside it is no mention
             hit = _Hit(term, m.start("term"), m.end(), surface, bool(m.group("cash")), in_title)
             hit.case_ok = _case_ok(hit)
             hits.append(hit)
     return hits
 
 
+def _resolve_shared(hits: list[_Hit]) -> list[_Hit]:
+    """A term several tracked coins share (USDC, WETH) goes to the best-ranked one; on a tie it is undecided."""
+    owners: dict[str, dict[str, int | None]] = {}
+    for hit in hits:
+        owners.setdefault(hit.term.term.lower(), {})[hit.term.asset_id] = hit.term.rank
+    winner: dict[str, str | None] = {}
+    for term, ranked in owners.items():
+        if len(ranked) == 1:
+            winner[term] = next(iter(ranked))
+            continue
+        known = sorted((r, a) for a, r in ranked.items() if r is not None)
+        winner[term] = known[0][1] if known and (len(known) == 1 or known[0][0] < known[1][0]) else None
+    kept = []
+    for hit in hits:
+        best = winner[hit.term.term.lower()]
+        if best is None:
+            hit.undecided = True
+        if best is None or best == hit.term.asset_id:
+            kept.append(hit)
+    return kept
+
+
+# Between two cells of a price ticker there are only numbers, signs, separators and other (untracked) tickers.
+_TICKER_GAP = re.compile(r"(?:[\s\d$€£¥.,:;|/+\-−–—%()\[\]▲▼↑↓#*·•]|\b[A-Z][A-Z0-9]{1,5}\b)*")
+_NUMBER_AFTER = re.compile(r"\s*[:\-–|]?\s*[+\-−▲▼↑↓]?\s?[$€£]?\s?[+\-−]?\d")
+# Lines a page prints around an article: related links, disclosures, newsletter and credit boxes.
+_BOILERPLATE_LEAD = re.compile(
+    r"\s*(?:(?:related(?:\s+(?:articles?|stories|news|posts|coverage|reading))?|read\s+(?:more|also|next)|also\s+read|"
+    r"more\s+(?:from|on|news)|trending(?:\s+now)?|most\s+(?:read|popular)|popular|recommended|you\s+may\s+also\s+like|"
+    r"top\s+(?:gainers|losers|movers)|(?:biggest\s+)?(?:gainers|losers|movers)|disclosure|disclaimer|sponsored|"
+    r"advertisement|subscribe|sign\s+up|newsletter|follow\s+us|price\s+data|prices?\s+by|powered\s+by|©|copyright|"
+    r"track|editor'?s?\s+picks?|coins?\s+mentioned(?:\s+in\s+this\s+(?:article|story))?|heatmap|watchlist)\b"
+    r"|(?:tags?|topics?|watch|listen|convert|markets?|live\s+prices?|share(?:\s+this(?:\s+article)?)?)\s*[:|])",
+    re.IGNORECASE,
+)
+# Cues that make a whole paragraph promotional or a disclaimer, wherever they stand in it.
+_BOILERPLATE_CUE = re.compile(
+    r"\b(?:not\s+(?:financial|investment|trading)\s+advice|for\s+informational\s+purposes|capital\s+at\s+risk|"
+    r"our\s+partners?\b|we\s+use\s+cookies|join\s+[\d,.]+k?\s+(?:readers|subscribers|traders|investors)|"
+    r"(?:holds?|owns?)\s+(?:small\s+amounts?|a\s+small\s+amount|no\s+positions?)\b|the\s+author\s+(?:holds|owns)|"
+    r"check\s+(?:out\s+)?our|subscribe\s+(?:on|to\s+our)|sister\s+site|all\s+rights\s+reserved)",
+    re.IGNORECASE,
+)
+# Link lists, breadcrumbs and menus: two or more of these in one sentence.
+_SEPARATORS = re.compile(r"\s[|›»·•▶]\s|\s[|›»·•▶]$")
+# Words that never appear in a navigation bar but do in a title-case heading.
+_FUNCTION_WORDS = frozenset("a an the of to in on at for and or but as is are was were be by with from why what how "
+                            "after before over into than this that its it".split())
+# A long paragraph starting with a lead word is probably an article that merely starts so.
+_FURNITURE_LINE_MAX = 500
+
+
+def _ticker_spans(text: str, hits: list[_Hit]) -> set[tuple[int, int]]:
+    """Spans of hits that are cells of a price-ticker strip: 3+ coins, only numbers between them."""
+    cells: dict[tuple[int, int], set[str]] = {}
+    for h in hits:  # a term several coins share is one cell
+        cells.setdefault((h.start, h.end), set()).add(h.term.asset_id)
+    out: set[tuple[int, int]] = set()
+    run: list[tuple[int, int]] = []
+
+    def close() -> None:
+        priced = [cells[sp] for sp in run if _NUMBER_AFTER.match(text, sp[1])]
+        if len(set().union(*priced)) >= 3 and len(priced) >= 3:
+            out.update(run)
+
+    for span in sorted(cells):
+        if run and not (span[0] >= run[-1][1] and _TICKER_GAP.fullmatch(text, run[-1][1], span[0])):
+            close()
+            run = []
+        run.append(span)
+    if run:
+        close()
+    return out
+
+
+def _is_nav_bar(sentence: str) -> bool:
+    """``Home News Bitcoin Ethereum Markets Learn Podcasts``: 8+ capitalised words, no function word, no punctuation."""
+    words = sentence.split()
+    return (len(words) >= 8 and all(w[:1].isupper() and w.isalpha() for w in words)
+            and not any(w.lower() in _FUNCTION_WORDS for w in words))
+
+
+def _furniture_ranges(text: str, starts: list[int], in_title: bool) -> list[tuple[int, int]]:
+    """Character ranges of page furniture: boilerplate paragraphs, link lists, menus."""
+    out = []
+    line_start = 0
+    for line in text.split("\n"):
+        line_end = line_start + len(line)
+        if len(line) <= _FURNITURE_LINE_MAX and (_BOILERPLATE_LEAD.match(line) or _BOILERPLATE_CUE.search(line)):
+            out.append((line_start, line_end))
+        line_start = line_end + 1
+    bounds = [(lo, starts[i + 1] if i + 1 < len(starts) else len(text)) for i, lo in enumerate(starts)]
+    for lo, hi in bounds:
+        sentence = text[lo:hi]
+        if (_BOILERPLATE_LEAD.match(sentence) or len(_SEPARATORS.findall(sentence)) >= 2
+                or (not in_title and _is_nav_bar(sentence))):
+            out.append((lo, hi))
+    return out
+
+
+def _drop_page_furniture(text: str, hits: list[_Hit], in_title: bool = False) -> list[_Hit]:
+    if not hits:
+        return hits
+    ticker = _ticker_spans(text, hits)
+    furniture = _furniture_ranges(text, _sentence_starts(text), in_title)
+    return [h for h in hits if (h.start, h.end) not in ticker and not any(lo <= h.start < hi for lo, hi in furniture)]
+
+
+# "a Shiba Inu dog", "the Avalanche of orders", "Optimism over rate cuts": an ambiguous name used as a word.
+_DETERMINER_BEFORE = re.compile(r"(?:\b(?:a|an|the|this|that|her|his|their|my|our|your)\s+)$", re.IGNORECASE)
+_CRYPTO_NOUN_AFTER = re.compile(
+    r"\s*(?:'s\s+|’s\s+)?(?:token|coin|network|protocol|price|blockchain|ecosystem|chain|mainnet|foundation|labs|"
+    r"community|holders|whales|treasury|etf|futures|staking|wallet|dao|team|developers|validators|burn|supply)s?\b",
+    re.IGNORECASE,
+)
+_WORD_USE_AFTER = re.compile(r"\s+(?:over|about|among|between|of|regarding|surrounding|that)\b", re.IGNORECASE)
+
+
+def _used_as_word(text: str, hit: _Hit) -> bool:
+    """An ambiguous name read as the everyday word it also is."""
+    if hit.term.is_symbol or hit.cashtag:
+        return False
+    if _WORD_USE_AFTER.match(text, hit.end):
+        return True
+    return bool(_DETERMINER_BEFORE.search(text[max(0, hit.start - 12) : hit.start])) and not _CRYPTO_NOUN_AFTER.match(
+        text, hit.end)
+
+
 def link_article(title: str | None, body: str | None, dictionary: AssetDictionary) -> list[AssetMention]:
     """Assets an article is about, with mention counts; sorted by asset id."""
     title, body = title or "", body or ""
     texts = {True: title, False: body}
-    hits = _hits(title, dictionary, True) + _hits(body, dictionary, False)
+    hits = _drop_page_furniture(title, _hits(title, dictionary, True), True) + _drop_page_furniture(
+        body, _hits(body, dictionary, False))
+    hits = _resolve_shared(hits)
     if not hits:
         return []
-    # a term shared by several tracked assets points at none of them on its own
-    owners: dict[str, set[str]] = {}
-    for hit in hits:
-        owners.setdefault(hit.term.term.lower(), set()).add(hit.term.asset_id)
 
     for hit in hits:
-        if hit.case_ok and not hit.term.is_ambiguous and len(owners[hit.term.term.lower()]) == 1:
+        if hit.case_ok and not hit.term.is_ambiguous and not hit.undecided:
             hit.confirmed = True
     strong_spans = {(h.in_title, h.start, h.end) for h in hits if h.confirmed}
     has_evidence = bool(strong_spans) or bool(_EVIDENCE.search(title) or _EVIDENCE.search(body))
 
     sentence_starts: dict[bool, list[int]] = {}
     for hit in hits:
-        if hit.confirmed or not hit.case_ok or len(owners[hit.term.term.lower()]) > 1:
+        if hit.confirmed or not hit.case_ok or hit.undecided:
             continue
         text = texts[hit.in_title]
         if hit.cashtag:
@@ -219,7 +397,7 @@ def link_article(title: str | None, body: str | None, dictionary: AssetDictionar
         if _named_before(text, hit, dictionary):
             hit.confirmed = True
             continue
-        if not has_evidence or _hyphen_joined(text, hit):
+        if not has_evidence or _hyphen_joined(text, hit) or (hit.term.is_ambiguous and _used_as_word(text, hit)):
             continue
         if hit.in_title not in sentence_starts:
             sentence_starts[hit.in_title] = _sentence_starts(text)

@@ -53,6 +53,7 @@ class DagFacts:
 DAGS: dict[str, DagFacts] = {
     f.dag_id: f
     for f in (
+        DagFacts("assets_refresh", "0 0 * * *", DAY, 1, True),
         DagFacts("prices_history", "0 0 * * *", DAY, 4, True),
         DagFacts("prices_snapshot", "*/5 * * * *", timedelta(minutes=5), 1, True),
         DagFacts("news_ingest", "0 * * * *", HOUR, 4, True),
@@ -267,6 +268,16 @@ def _plan_prices_snapshot(cfg: Config, base: BackfillPlan, facts: DagFacts) -> B
     return _with(base, refused=refused, notes=notes)
 
 
+def _plan_assets_refresh(cfg: Config, base: BackfillPlan, facts: DagFacts) -> BackfillPlan:
+    refused = ("assets_refresh is live only: /coins/list describes the coins listed now, so a backfill of it "
+               "is refused. The assets table keeps one copy per day it was refreshed on.")
+    pages = -(-cfg.prices.ranked_coins // cfg.prices.per_page)
+    notes = [f"Live, it makes 1 /coins/list call and {pages} ranked /coins/markets page(s) a day, plus up to "
+             f"{_markets_calls(cfg)} /coins/markets call(s) for tracked coins outside the {cfg.prices.ranked_coins} "
+             "largest."]
+    return _with(base, refused=refused, notes=notes)
+
+
 def _markets_calls(cfg: Config) -> int:
     """``/coins/markets`` calls of one snapshot: the client's URL-length chunks, one page each."""
     from newsmarkets.config import HttpConfig
@@ -362,6 +373,7 @@ def _with(base: BackfillPlan, **changes) -> BackfillPlan:
 
 
 _PLANNERS = {
+    "assets_refresh": _plan_assets_refresh,
     "prices_history": _plan_prices_history,
     "prices_snapshot": _plan_prices_snapshot,
     "news_ingest": _plan_news_ingest,

@@ -146,6 +146,20 @@ class CoinGeckoClient(PriceProvider):
                 )
         return list(by_id.values())
 
+    def top_markets(self, count: int) -> list[dict]:
+        """``/coins/markets`` ordered by market cap, ``per_page`` a page, until ``count`` coins (or a short page)."""
+        out: list[dict] = []
+        page = 1
+        while len(out) < count:
+            params = {"vs_currency": self.cfg.vs_currency, "order": "market_cap_desc", "per_page": self.cfg.per_page,
+                      "page": page}
+            records = self._get("/coins/markets", params, _decode_records)
+            out.extend(records)
+            if len(records) < self.cfg.per_page:
+                break
+            page += 1
+        return out[:count]
+
     def market_chart_range(self, asset_id: str, start: datetime, end: datetime) -> dict:
         """``/coins/{id}/market_chart/range`` between ``start`` and ``end`` (unix seconds, rounded outward)."""
         asset_id = self._check_id(asset_id)

@@ -53,6 +53,13 @@ class PriceProvider(ABC):
     def markets(self, asset_ids: Sequence[str]) -> list[dict]:
         """Raw current-snapshot records for ``asset_ids`` (pagination handled inside)."""
 
+    def top_markets(self, count: int) -> list[dict]:
+        """Current-snapshot records of the ``count`` largest coins by market cap (their ``market_cap_rank``).
+
+        Optional: a provider without a ranking returns nothing, and ranks stay unknown.
+        """
+        return []
+
     @abstractmethod
     def market_chart_range(self, asset_id: str, start: datetime, end: datetime) -> dict:
         """Raw ``{"prices": [[ms, v], ...], "market_caps": [...], "total_volumes": [...]}`` for [start, end]."""

@@ -20,7 +20,7 @@ from newsmarkets.intervals import Interval
 from newsmarkets.moves.benchmark import KINDS as BENCHMARKS
 from newsmarkets.news.article_page import story_floor
 from newsmarkets.quality.results import SEVERITIES, expectation_label
-from newsmarkets.warehouse.schemas import ARTICLE_ASSETS, ARTICLES, FETCH_LOG, PRICE_GAPS, PRICE_SNAPSHOTS, TableSpec
+from newsmarkets.warehouse.schemas import ARTICLE_ASSETS, ARTICLES, ASSETS, FETCH_LOG, PRICE_GAPS, PRICE_SNAPSHOTS, TableSpec
 from newsmarkets.warehouse.schemas import MARKET_MOVES, NEWS_MARKET_MOVES
 
 PRICE_SOURCES = ("markets", "market_chart")
@@ -209,6 +209,23 @@ def article_assets_suite() -> Any:
     return s.suite
 
 
+def assets_suite() -> Any:
+    """Suite for one refresh of the ``assets`` table (the provider's whole coin list)."""
+    s = _SuiteBuilder(ASSETS.name)
+    s.not_null(_required_columns(ASSETS), why="required by the table schema; the writer would refuse the batch")
+    s.add("ExpectTableRowCountToBeBetween", min_value=1, severity="critical",
+          why="an empty coin list would leave the linker with nothing to link")
+    s.add("ExpectColumnValuesToBeUnique", column="asset_id", severity="critical",
+          why="the table key: one row per coin and refresh")
+    s.add("ExpectColumnValuesToBeBetween", column="market_cap_rank", min_value=1, severity="critical",
+          why="ranks start at 1")
+    s.add("ExpectColumnPairValuesAToBeGreaterThanB", column_A="last_seen_at", column_B="first_seen_at", or_equal=True,
+          severity="critical", why="a coin is last seen no earlier than it was first seen")
+    s.add("ExpectColumnValuesToNotMatchRegex", column="name", regex=r"^\s*$", severity="critical",
+          why="a nameless coin cannot be linked or shown")
+    return s.suite
+
+
 def fetch_log_suite() -> Any:
     """Suite for one ``fetch_log`` batch."""
     s = _SuiteBuilder(FETCH_LOG.name)
@@ -323,6 +340,7 @@ SUITES: dict[str, Callable[..., Any]] = {
     ARTICLES.name: articles_suite,
     ARTICLE_ASSETS.name: article_assets_suite,
     FETCH_LOG.name: fetch_log_suite,
+    ASSETS.name: assets_suite,
     NEWS_MARKET_MOVES.name: news_market_moves_suite,
     MARKET_MOVES.name: market_moves_suite,
 }

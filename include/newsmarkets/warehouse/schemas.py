@@ -252,9 +252,34 @@ MARKET_MOVES = TableSpec(
     "dt is the UTC date of window_start_at.",
 )
 
+ASSETS = TableSpec(
+    name="assets",
+    schema=pa.schema(
+        [
+            pa.field("asset_id", pa.string(), nullable=False),  # CoinGecko id, joins price_snapshots and article_assets
+            pa.field("symbol", pa.string(), nullable=False),
+            pa.field("name", pa.string(), nullable=False),
+            pa.field("market_cap_rank", pa.int64()),  # null when the provider ranks it nowhere
+            pa.field("is_tracked", pa.bool_(), nullable=False),  # in prices.assets
+            pa.field("is_listed", pa.bool_(), nullable=False),  # in this refresh's coin list (false: kept from before)
+            pa.field("first_seen_at", UTC_TS, nullable=False),
+            pa.field("last_seen_at", UTC_TS, nullable=False),
+            pa.field("listed_at", UTC_TS, nullable=False),  # as of when this partition describes the list
+            pa.field("source", pa.string(), nullable=False),  # the price provider's name
+            pa.field("ingested_at", UTC_TS, nullable=False),
+            pa.field("dt", pa.string(), nullable=False),
+        ]
+    ),
+    key=("asset_id",),
+    dt_from="listed_at",
+    description="The provider's coin list, one full copy per refresh day (dt, the UTC date of listed_at); "
+    "the newest partition is the current list and the linker's vocabulary.",
+)
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
-    for t in (PRICE_SNAPSHOTS, PRICE_GAPS, DQ_RESULTS, ARTICLES, ARTICLE_ASSETS, FETCH_LOG, NEWS_MARKET_MOVES, MARKET_MOVES)
+    for t in (PRICE_SNAPSHOTS, PRICE_GAPS, DQ_RESULTS, ARTICLES, ARTICLE_ASSETS, FETCH_LOG, NEWS_MARKET_MOVES, MARKET_MOVES,
+              ASSETS)
 }
 
 

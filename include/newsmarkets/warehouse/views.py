@@ -54,4 +54,14 @@ VIEWS: tuple[ConvenienceView, ...] = (
         """,
         "The most recent observed price of every asset.",
     ),
+    ConvenienceView(
+        "current_assets",
+        """
+        SELECT asset_id, symbol, name, market_cap_rank, is_tracked, is_listed, first_seen_at, last_seen_at, listed_at
+        FROM assets
+        WHERE dt = (SELECT max(dt) FROM assets)
+        """,
+        "The provider's coin list as of its newest refresh: join article_assets or price_snapshots on asset_id "
+        "for names, symbols and market-cap ranks.",
+    ),
 )

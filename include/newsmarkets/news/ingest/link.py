@@ -1,10 +1,11 @@
 """The link step of news_ingest: the staged articles -> the assets they mention (``article_assets``).
 
-Assets are linked with the built-in vocabulary (:data:`DEFAULT_COINS` and
-aliases of :mod:`newsmarkets.news.aliases`), not the price provider's coin
-list: the build must not depend on the price API being up. Coins missing
-from that vocabulary are not linked. Matching names in text is
-:mod:`newsmarkets.news.link`'s job.
+The vocabulary is the newest copy of the ``assets`` table (the provider's
+coin list, published daily by ``assets_refresh``), with the built-in coins
+of :mod:`newsmarkets.news.aliases` as the floor: news never calls the price
+API, so a provider outage only ages the vocabulary, and the step's metadata
+says which copy linked the batch and whether it is stale. Matching names in
+text is :mod:`newsmarkets.news.link`'s job.
 """
 
 from __future__ import annotations
@@ -21,20 +22,20 @@ from newsmarkets.news.ingest.common import ARTICLE_ASSETS, ARTICLES, open_wareho
 log = logging.getLogger("newsmarkets.news")
 
 
-def asset_dictionary(cfg: Config):
-    """The linker vocabulary: every built-in coin with its aliases (no network).
+def asset_vocabulary(cfg: Config, wh=None):
+    """The linker vocabulary for ``prices.assets``: the last good coin list, built-in names as the floor.
 
     Built-in coins beyond ``prices.assets`` are linked too: an article about
-    them is still about them, and their prices can be tracked later. A
-    tracked asset without built-in names cannot be linked (warned once).
+    them is still about them, and their prices can be tracked later.
     """
-    from newsmarkets.news.aliases import DEFAULT_COINS
-    from newsmarkets.news.link import build_asset_dictionary
+    from newsmarkets.news.vocabulary import load_vocabulary
 
-    unknown = sorted(set(cfg.prices.assets) - {c["id"] for c in DEFAULT_COINS})
-    if unknown:
-        log.warning("no built-in names for tracked asset(s) %s: their articles are not linked", ", ".join(unknown))
-    return build_asset_dictionary(DEFAULT_COINS)
+    return load_vocabulary(wh if wh is not None else open_warehouse(cfg), cfg.prices.assets)
+
+
+def asset_dictionary(cfg: Config):
+    """The compiled vocabulary alone (single-page tools that report no metadata)."""
+    return asset_vocabulary(cfg).dictionary
 
 
 def link(cfg: Config, interval: Interval, run_id: str, deduped: dict) -> dict:
@@ -44,12 +45,18 @@ def link(cfg: Config, interval: Interval, run_id: str, deduped: dict) -> dict:
     started = time.perf_counter()
     wh = open_warehouse(cfg)
     articles = wh.load_staged(ARTICLES, deduped[ARTICLES])
+    vocabulary = asset_vocabulary(cfg, wh)
     if len(articles):
-        links = link_frame(articles, asset_dictionary(cfg)).drop(columns=["dt"])
+        links = link_frame(articles, vocabulary.dictionary).drop(columns=["dt"])
     else:
         links = pd.DataFrame(columns=LINK_COLUMNS[:-1])
         links["published_at"] = pd.to_datetime(links["published_at"], utc=True)
+    meta = vocabulary.metadata(interval.end)
+    if meta["vocabulary_is_stale"]:
+        log.warning("link %s: vocabulary %s listed at %s is stale (assets_refresh failing?)", interval,
+                    meta["vocabulary"], meta["vocabulary_listed_at"])
     out = {**deduped, ARTICLE_ASSETS: wh.stage(ARTICLE_ASSETS, links, interval, run_id),
-           "links": len(links), "link_s": round(time.perf_counter() - started, 3)}
-    log.info("link %s: %d asset link(s) for %d article(s)", interval, len(links), len(articles))
+           "links": len(links), "link_s": round(time.perf_counter() - started, 3), **meta}
+    log.info("link %s: %d asset link(s) for %d article(s), vocabulary %s (%d assets)", interval, len(links),
+             len(articles), meta["vocabulary"], meta["vocabulary_assets"])
     return out
