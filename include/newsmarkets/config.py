@@ -318,6 +318,7 @@ class LinkingConfig:
     significance_z: _Positive = 1.96
     move_z: _Positive = 3.0  # |z| of a 1h return that makes a market_moves row
     move_lookback_minutes: _Count = 120  # articles this long before a move's hour are listed with it
+    pre_publish_minutes: _Count = 60  # each row's return over this window before publication (leaks, late stories)
     # How stale a price may be, per horizon: past it the row says why it is missing.
     # Limits given in YAML are merged over these defaults.
     staleness_minutes: _StalenessPairs = _DEFAULT_STALENESS

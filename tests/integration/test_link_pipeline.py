@@ -180,3 +180,15 @@ def test_provider_down_news_links_with_the_last_good_copy(linked):
     after = wh.read("article_assets", dts=[DAYS[-1]])
     key = ["article_id", "asset_id"]
     assert after[key].sort_values(key, ignore_index=True).equals(links_before[key].sort_values(key, ignore_index=True))
+
+
+def test_rows_with_a_z_carry_p_and_q_values_of_their_day(linked):
+    gold = linked["wh"].read("news_market_moves")
+    tested = gold[gold["abnormal_z"].notna()]
+    assert len(tested) and tested["p_value"].notna().all() and tested["q_value"].notna().all()
+    assert (tested["q_value"] >= tested["p_value"]).all() and tested["q_value"].between(0, 1).all()
+    assert gold.loc[gold["abnormal_z"].isna(), ["p_value", "q_value"]].isna().all().all()
+    one_hour = tested[tested["horizon"] == "1h"]
+    # the adjusted list is never longer than the per-row one at the same level
+    assert (one_hour["q_value"] <= 0.05).sum() <= (one_hour["p_value"] <= 0.05).sum()
+    assert gold["pre_publish_return"].notna().mean() > 0.5

@@ -189,3 +189,52 @@ def test_a_price_stamped_at_the_publish_instant_is_not_the_price_before_the_news
     assert row["price_at_publish_usd"] == pytest.approx(10.0 * np.prod(1 + R_A[:24]))  # the 24:00 price
     assert row["asset_return"] == pytest.approx((1 + R_A[24]) * (1 + R_A[25]) - 1)
     assert row["abnormal_return"] == pytest.approx(0.03, abs=0.015) and row["is_significant"]
+
+
+def test_p_values_are_two_sided_normal_and_q_values_benjamini_hochberg():
+    from newsmarkets.moves.event_study import bh_q_values, two_sided_p
+
+    assert two_sided_p(np.array([0.0, 1.959963984540054, -1.959963984540054, np.nan])) == pytest.approx(
+        [1.0, 0.05, 0.05, np.nan], nan_ok=True)
+    # by hand: sorted p 0.01, 0.02, 0.03, 0.5 (m = 4) -> 0.04, 0.04, 0.04, 0.5; NaN stays out of the family
+    q = bh_q_values(np.array([0.03, np.nan, 0.5, 0.01, 0.02]))
+    assert q == pytest.approx([0.04, np.nan, 0.5, 0.04, 0.04], nan_ok=True)
+    assert np.isnan(bh_q_values(np.array([np.nan]))).all() and bh_q_values(np.array([0.9, 0.95])).max() <= 1.0
+
+
+def test_rows_carry_p_and_q_of_their_day_and_horizon():
+    import math
+
+    book = book_of(series("m", R_M, 100.0, cap=True), series("a", R_A, 10.0, cap=False))
+    out = run(book, events())
+    for key in [("a", "1h"), (MARKET, "1h")]:
+        row = out.loc[key]
+        assert row["p_value"] == pytest.approx(math.erfc(abs(row["abnormal_z"]) / math.sqrt(2)))
+    family = out.xs("1h", level="horizon")  # one day, one horizon: the asset row and the market row
+    assert family["q_value"].to_numpy() == pytest.approx(_bh(family["p_value"].to_numpy()))
+    assert (family["q_value"] >= family["p_value"]).all()
+    assert np.isnan(out.loc[("a", "15m"), "p_value"]) and np.isnan(out.loc[("a", "15m"), "q_value"])  # too coarse
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    order = np.argsort(p)
+    m = len(p)
+    q = np.empty(m)
+    running = 1.0
+    for rank in range(m, 0, -1):
+        running = min(running, p[order[rank - 1]] * m / rank)
+        q[order[rank - 1]] = running
+    return q
+
+
+def test_pre_publication_return_shows_a_move_that_began_before_the_story():
+    leaked = R_A.copy()
+    leaked[23] += 0.04  # the move starts in hour 23 -> 24, before the story at 24:30
+    book = book_of(series("m", R_M, 100.0, cap=True), series("a", leaked, 10.0, cap=False))
+    row = run(book, events()).loc[("a", "1h")]
+    # window: the hour before the price at publication (24:00), i.e. 23:00 -> 24:00 (the last price before 23:30)
+    assert row["pre_publish_return"] == pytest.approx(leaked[23])
+    assert row["pre_publish_abnormal_return"] == pytest.approx(leaked[23] - (row["alpha"] + row["beta"] * R_M[23]))
+    assert row["pre_publish_abnormal_return"] > 0.02
+    market = run(book, events()).loc[(MARKET, "1h")]
+    assert market["pre_publish_return"] == pytest.approx(R_M[23])

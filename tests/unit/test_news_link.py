@@ -230,3 +230,9 @@ def test_a_term_two_tracked_coins_share_goes_to_the_better_ranked():
     dictionary = build_asset_dictionary(coins)
     assert ids("", "POL rose 9% after Polygon said it would cut the token's emissions.", dictionary) == [
         "polygon-ecosystem-token"]
+
+
+def test_a_determiner_before_an_ambiguous_name_with_a_crypto_noun_after_still_links():
+    dictionary = default_dictionary()
+    assert ids("", "The Ripple lawsuit dragged on for years as the SEC pursued the token issuer.", dictionary) == [
+        "ripple"]

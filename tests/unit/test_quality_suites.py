@@ -213,7 +213,7 @@ def test_builder_refuses_parameters_that_describe_no_valid_batch(params, message
 
 def test_registry_builds_suites_by_table_name():
     assert set(SUITES) == {"price_snapshots", "price_gaps", "articles", "article_assets", "fetch_log",
-                           "news_market_moves", "market_moves"}
+                           "news_market_moves", "market_moves", "assets"}
     suite = suite_for("price_gaps", interval=HOUR)
     assert suite.name == "price_gaps"
     with pytest.raises(SuiteDefinitionError, match="no expectation suite for table 'news'"):

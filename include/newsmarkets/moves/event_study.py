@@ -30,10 +30,22 @@ and sigma their standard deviation (``mean_adjusted``; with fewer than
 ``min_points`` returns the mean is taken as 0: ``zero_mean``). Fewer than
 two returns leave ``abnormal_z`` null with ``missing_reason`` ``estimation
 window too thin``.
+
+Testing many rows. ``p_value`` is the two-sided normal p of ``abnormal_z``;
+``q_value`` the Benjamini-Hochberg adjusted p over the rows of the same UTC
+day and horizon (the family one day's batch tests): among rows with
+``q_value <= q``, about a share ``q`` are false discoveries when the model
+holds. Before publication. ``pre_publish_return`` is the row's return over
+the ``pre_publish_minutes`` before the price at publication (the
+benchmark's for ``market`` rows) and ``pre_publish_abnormal_return`` its
+abnormal part under the same model: a move that started before the story
+(a leak, or a story reporting the move) shows there instead of being
+credited to the story.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,6 +83,7 @@ class StudyParams:
     min_points: int = 48
     significance_z: float = 1.96
     benchmark: str = "cap_weighted"
+    pre_publish_minutes: int = 60
 
     @classmethod
     def from_config(cls, linking) -> "StudyParams":
@@ -82,11 +95,45 @@ class StudyParams:
             min_points=linking.min_estimation_points,
             significance_z=linking.significance_z,
             benchmark=linking.benchmark,
+            pre_publish_minutes=linking.pre_publish_minutes,
         )
 
     @property
     def window_steps(self) -> int:
         return int(self.window_days * 1440 // self.step_minutes)
+
+    @property
+    def pre_publish_staleness_minutes(self) -> int:
+        """The staleness limit of the horizon nearest in length to the pre-publication window."""
+        nearest = min(self.horizons, key=lambda h: (abs(self.horizons[h] - self.pre_publish_minutes), self.horizons[h]))
+        return self.staleness_minutes[nearest]
+
+
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def two_sided_p(z: np.ndarray) -> np.ndarray:
+    """Two-sided standard-normal p-values of ``z`` (NaN stays NaN)."""
+    z = np.asarray(z, dtype=float)
+    out = np.full(z.shape, np.nan)
+    ok = np.isfinite(z)
+    out[ok] = _erfc(np.abs(z[ok]) / math.sqrt(2.0)).astype(float)
+    return out
+
+
+def bh_q_values(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values) of one family; NaN rows are not in the family."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    if not len(ok):
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = len(order)
+    scaled = p[order] * m / np.arange(1, m + 1)
+    # p * m / m can round one ulp below p: an adjusted p is never below the raw one
+    out[order] = np.maximum(np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0), p[order])
+    return out
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
@@ -187,7 +234,8 @@ def estimate(asset_returns: np.ndarray, market_returns: np.ndarray, is_market: n
 OUTPUT_COLUMNS = [
     "article_id", "story_id", "asset_id", "published_at", "horizon", "horizon_minutes", "horizon_end_at",
     "price_at_publish_usd", "price_at_horizon_usd", "asset_return", "market_return", "abnormal_return",
-    "abnormal_z", "is_significant", "is_settled", "price_gap_minutes", "missing_reason", "alpha", "beta",
+    "abnormal_z", "p_value", "q_value", "is_significant", "is_settled", "pre_publish_return",
+    "pre_publish_abnormal_return", "price_gap_minutes", "missing_reason", "alpha", "beta",
     "residual_sigma", "estimation_points", "model", "benchmark", "computed_at",
 ]
 
@@ -228,6 +276,22 @@ def compute_moves(events: pd.DataFrame, book: PriceBook, bench: Benchmark, param
     end_pos = ((grid_end - first) // step_us).astype(np.int64)  # grid index of each event's window end
     window = end_pos[:, None] - k_steps + np.arange(k_steps)[None, :]  # return l ends at grid[l + 1]
     est = estimate(asset_grid[which[:, None], window], market_grid[window], is_market, params.min_points)
+
+    # Before publication: from the last price before t0 - pre to the price at publication.
+    pre_limit_us = params.pre_publish_staleness_minutes * US_PER_MINUTE
+    pre_start = before - params.pre_publish_minutes * US_PER_MINUTE
+    pre_steps = params.pre_publish_minutes / params.step_minutes
+    at_pre, at_pub = book.asof(codes, pre_start, pre_limit_us), book.asof(codes, before, pre_limit_us)
+    mkt_pre = bench.spans(pre_start, before, pre_limit_us)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pre_ok = (at_pre.status == STATUS_OK) & (at_pub.status == STATUS_OK)
+        pre_asset = np.where(pre_ok, at_pub.price / at_pre.price - 1.0, np.nan)
+        pre_mkt = np.where(mkt_pre.status == STATUS_OK, mkt_pre.ret, np.nan)
+        pre_return = np.where(is_market, pre_mkt, pre_asset)
+        pre_abnormal = np.where(is_market, pre_mkt - est.alpha * pre_steps,
+                                pre_asset - (est.alpha * pre_steps + est.beta * pre_mkt))
+    pre_return = np.where(np.isfinite(pre_return), pre_return, np.nan)
+    pre_abnormal = np.where(np.isfinite(pre_abnormal) & np.isfinite(est.sigma), pre_abnormal, np.nan)
 
     frames = []
     for label, minutes in params.horizons.items():
@@ -274,6 +338,8 @@ def compute_moves(events: pd.DataFrame, book: PriceBook, bench: Benchmark, param
             "abnormal_z": z,
             "is_significant": significant,
             "is_settled": settled,
+            "pre_publish_return": pre_return,
+            "pre_publish_abnormal_return": pre_abnormal,
             "price_gap_minutes": np.where(stale >= 0, stale / US_PER_MINUTE, np.nan),
             "missing_reason": reason,
             "alpha": np.where(is_market, np.nan, est.alpha),
@@ -292,6 +358,11 @@ def compute_moves(events: pd.DataFrame, book: PriceBook, bench: Benchmark, param
     gone = out["missing_reason"].notna() & (out["missing_reason"] != THIN_WINDOW)
     out.loc[gone, ["abnormal_return", "abnormal_z"]] = np.nan
     out["missing_reason"] = out["missing_reason"].astype(object).where(out["missing_reason"].notna(), None)
+    out["p_value"] = two_sided_p(out["abnormal_z"].to_numpy(dtype=float))
+    out["q_value"] = np.nan
+    day = out["published_at"].dt.strftime("%Y-%m-%d")
+    for _, rows in out.groupby([day, out["horizon"]], sort=False).groups.items():
+        out.loc[rows, "q_value"] = bh_q_values(out.loc[rows, "p_value"].to_numpy(dtype=float))
     order = {h: i for i, h in enumerate(params.horizons)}
     out = out.sort_values(["article_id", "asset_id", "horizon"], key=lambda s: s.map(order) if s.name == "horizon" else s)
     return out.reset_index(drop=True)[OUTPUT_COLUMNS]

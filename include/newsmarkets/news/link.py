@@ -354,7 +354,9 @@ def _drop_page_furniture(text: str, hits: list[_Hit], in_title: bool = False) ->
 _DETERMINER_BEFORE = re.compile(r"(?:\b(?:a|an|the|this|that|her|his|their|my|our|your)\s+)$", re.IGNORECASE)
 _CRYPTO_NOUN_AFTER = re.compile(
     r"\s*(?:'s\s+|’s\s+)?(?:token|coin|network|protocol|price|blockchain|ecosystem|chain|mainnet|foundation|labs|"
-    r"community|holders|whales|treasury|etf|futures|staking|wallet|dao|team|developers|validators|burn|supply)s?\b",
+    r"community|holders|whales|treasury|etf|futures|staking|wallet|dao|team|developers|validators|burn|supply|"
+    r"case|lawsuit|ruling|settlement|ceo|co-?founder|founder|executive|upgrade|fork|hack|exploit|bridge|node|unlock|"
+    r"airdrop|market|rally|sell-?off)s?\b",
     re.IGNORECASE,
 )
 _WORD_USE_AFTER = re.compile(r"\s+(?:over|about|among|between|of|regarding|surrounding|that)\b", re.IGNORECASE)

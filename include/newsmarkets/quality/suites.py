@@ -299,6 +299,12 @@ def news_market_moves_suite(*, interval: Interval, horizons: list[str]) -> Any:
           severity="critical", why="an infinite or absurd z means a degenerate estimation window")
     s.add("ExpectColumnValuesToBeBetween", column="price_gap_minutes", min_value=0, severity="critical",
           why="a price cannot be observed after the time it is used for")
+    for column in ("p_value", "q_value"):
+        s.add("ExpectColumnValuesToBeBetween", column=column, min_value=0, max_value=1, severity="critical",
+              why="a probability")
+    s.add("ExpectColumnPairValuesAToBeGreaterThanB", column_A="q_value", column_B="p_value", or_equal=True,
+          ignore_row_if="either_value_is_missing", severity="critical",
+          why="a multiple-testing adjustment never lowers a p-value")
     s.add("ExpectColumnValuesToBeBetween", column="abnormal_z", min_value=-50, max_value=50, check="plausible_z",
           severity="warning", why="|z| above 50 is possible after huge news but worth a look")
     return s.suite

@@ -197,8 +197,15 @@ NEWS_MARKET_MOVES = TableSpec(
             pa.field("abnormal_return", pa.float64()),
             # abnormal_return / (residual sigma per estimation step * sqrt(horizon / step))
             pa.field("abnormal_z", pa.float64()),
+            pa.field("p_value", pa.float64()),  # two-sided normal p of abnormal_z
+            # Benjamini-Hochberg adjusted p over the rows of the same UTC day and horizon
+            pa.field("q_value", pa.float64()),
             pa.field("is_significant", pa.bool_(), nullable=False),  # |abnormal_z| >= linking.significance_z
             pa.field("is_settled", pa.bool_(), nullable=False),  # false: prices for the horizon are not in yet
+            # The return over linking.pre_publish_minutes up to price_at_publish_usd (the benchmark's for
+            # 'market' rows), and its abnormal part under the row's model: moves that began before the story
+            pa.field("pre_publish_return", pa.float64()),
+            pa.field("pre_publish_abnormal_return", pa.float64()),
             pa.field("price_gap_minutes", pa.float64()),  # the stalest as-of price used (asset and benchmark)
             # null when computed; else: no prices yet | gap | granularity too coarse for horizon |
             # asset not tracked | estimation window too thin
