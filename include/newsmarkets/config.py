@@ -319,6 +319,7 @@ class LinkingConfig:
     move_z: _Positive = 3.0  # |z| of a 1h return that makes a market_moves row
     move_lookback_minutes: _Count = 120  # articles this long before a move's hour are listed with it
     pre_publish_minutes: _Count = 60  # each row's return over this window before publication (leaks, late stories)
+    event_gap_minutes: _Count = 60  # stories on one asset within this of an event's first story are one event
     # How stale a price may be, per horizon: past it the row says why it is missing.
     # Limits given in YAML are merged over these defaults.
     staleness_minutes: _StalenessPairs = _DEFAULT_STALENESS

@@ -192,3 +192,19 @@ def test_rows_with_a_z_carry_p_and_q_values_of_their_day(linked):
     # the adjusted list is never longer than the per-row one at the same level
     assert (one_hour["q_value"] <= 0.05).sum() <= (one_hour["p_value"] <= 0.05).sum()
     assert gold["pre_publish_return"].notna().mean() > 0.5
+
+
+def test_rows_name_their_event_and_what_confounds_them(linked):
+    gold = linked["wh"].read("news_market_moves")
+    assert gold["event_id"].notna().all()
+    assert (gold["is_confounded"] == gold["confounding_article_id"].notna()).all()
+    assert gold.loc[gold["is_follow_up"], "is_confounded"].all()  # a follow-up's window overlaps its lead's
+    leads = gold[~gold["is_follow_up"]]
+    assert (leads["event_id"] == leads["article_id"]).all()
+    # a confounder is a story of the same asset published after the row's event and inside its horizon
+    articles = linked["wh"].read("articles").set_index("article_id")["published_at"]
+    confounded = leads[leads["is_confounded"]]
+    if len(confounded):
+        when = articles.reindex(confounded["confounding_article_id"]).to_numpy()
+        assert (when > confounded["published_at"].to_numpy()).all()
+        assert (when <= confounded["horizon_end_at"].to_numpy()).all()

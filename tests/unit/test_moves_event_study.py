@@ -238,3 +238,19 @@ def test_pre_publication_return_shows_a_move_that_began_before_the_story():
     assert row["pre_publish_abnormal_return"] > 0.02
     market = run(book, events()).loc[(MARKET, "1h")]
     assert market["pre_publish_return"] == pytest.approx(R_M[23])
+
+
+def test_a_second_story_on_the_asset_is_a_follow_up_and_confounds_the_first():
+    book = book_of(series("m", R_M, 100.0, cap=True), series("a", R_A, 10.0, cap=False))
+    two = pd.concat([events(), events(published=hour(24.75)).assign(article_id="art2", story_id="s2")],
+                    ignore_index=True)
+    out = compute_moves(two, book, Benchmark(book, "cap_weighted", ["m"]), PARAMS,
+                        tracked_assets=frozenset({"a", "m"}), computed_at=NOW).set_index(["article_id", "asset_id",
+                                                                                           "horizon"])
+    first, second = out.loc[("art1", "a", "1h")], out.loc[("art2", "a", "1h")]
+    assert first["event_id"] == "art1" and not first["is_follow_up"]
+    assert second["event_id"] == "art1" and second["is_follow_up"]
+    assert second["is_confounded"] and second["confounding_article_id"] == "art1"
+    assert not first["is_confounded"] and first["confounding_article_id"] is None  # art2 is its own follow-up
+    lone = run(book, events()).loc[("a", "1h")]
+    assert lone["event_id"] == "art1" and not lone["is_follow_up"] and not lone["is_confounded"]

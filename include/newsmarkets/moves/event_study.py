@@ -40,7 +40,10 @@ the ``pre_publish_minutes`` before the price at publication (the
 benchmark's for ``market`` rows) and ``pre_publish_abnormal_return`` its
 abnormal part under the same model: a move that started before the story
 (a leak, or a story reporting the move) shows there instead of being
-credited to the story.
+credited to the story. Dense news. Each row names its event cluster
+(``event_id``, ``is_follow_up``) and whether another event on its asset
+falls inside its horizon (``is_confounded``, ``confounding_article_id``);
+see :mod:`newsmarkets.moves.attribution`.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from newsmarkets.moves import MARKET
+from newsmarkets.moves.attribution import cluster_events, confounders
 from newsmarkets.moves.benchmark import Benchmark
 from newsmarkets.moves.prices import (
     NOT_TRACKED,
@@ -84,6 +88,7 @@ class StudyParams:
     significance_z: float = 1.96
     benchmark: str = "cap_weighted"
     pre_publish_minutes: int = 60
+    event_gap_minutes: int = 60
 
     @classmethod
     def from_config(cls, linking) -> "StudyParams":
@@ -96,6 +101,7 @@ class StudyParams:
             significance_z=linking.significance_z,
             benchmark=linking.benchmark,
             pre_publish_minutes=linking.pre_publish_minutes,
+            event_gap_minutes=linking.event_gap_minutes,
         )
 
     @property
@@ -235,7 +241,8 @@ OUTPUT_COLUMNS = [
     "article_id", "story_id", "asset_id", "published_at", "horizon", "horizon_minutes", "horizon_end_at",
     "price_at_publish_usd", "price_at_horizon_usd", "asset_return", "market_return", "abnormal_return",
     "abnormal_z", "p_value", "q_value", "is_significant", "is_settled", "pre_publish_return",
-    "pre_publish_abnormal_return", "price_gap_minutes", "missing_reason", "alpha", "beta",
+    "pre_publish_abnormal_return", "event_id", "is_follow_up", "is_confounded", "confounding_article_id",
+    "price_gap_minutes", "missing_reason", "alpha", "beta",
     "residual_sigma", "estimation_points", "model", "benchmark", "computed_at",
 ]
 
@@ -243,15 +250,23 @@ OUTPUT_COLUMNS = [
 def _empty(computed_at: datetime) -> pd.DataFrame:
     ts = "datetime64[us, UTC]"
     dtypes = {"published_at": ts, "horizon_end_at": ts, "computed_at": ts, "horizon_minutes": "int64",
-              "estimation_points": "int64", "is_significant": bool, "is_settled": bool}
+              "estimation_points": "int64", "is_significant": bool, "is_settled": bool, "is_follow_up": bool,
+              "is_confounded": bool}
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64" if c not in (
-        "article_id", "story_id", "asset_id", "horizon", "missing_reason", "model", "benchmark") else object))
+        "article_id", "story_id", "asset_id", "horizon", "missing_reason", "model", "benchmark", "event_id",
+        "confounding_article_id") else object))
         for c in OUTPUT_COLUMNS})
 
 
 def compute_moves(events: pd.DataFrame, book: PriceBook, bench: Benchmark, params: StudyParams,
-                  *, tracked_assets: set[str] | frozenset[str], computed_at: datetime) -> pd.DataFrame:
-    """``news_market_moves`` rows for ``events`` (see :func:`event_rows`): one per event and horizon."""
+                  *, tracked_assets: set[str] | frozenset[str], computed_at: datetime,
+                  context: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``news_market_moves`` rows for ``events`` (see :func:`event_rows`): one per event and horizon.
+
+    ``context`` are the events around them (the same columns; default:
+    ``events`` alone): the stories that form event clusters with them or
+    confound their horizons (:mod:`newsmarkets.moves.attribution`).
+    """
     _require(events, ("article_id", "story_id", "asset_id", "published_at"), "events")
     unknown = [h for h in params.horizons if h not in params.staleness_minutes]
     if unknown:
@@ -358,6 +373,13 @@ def compute_moves(events: pd.DataFrame, book: PriceBook, bench: Benchmark, param
     gone = out["missing_reason"].notna() & (out["missing_reason"] != THIN_WINDOW)
     out.loc[gone, ["abnormal_return", "abnormal_z"]] = np.nan
     out["missing_reason"] = out["missing_reason"].astype(object).where(out["missing_reason"].notna(), None)
+    clusters = cluster_events(pd.concat([events, context]) if context is not None else events,
+                              params.event_gap_minutes)
+    out = out.merge(clusters[["article_id", "asset_id", "event_id", "is_follow_up"]], on=["article_id", "asset_id"],
+                    how="left", validate="many_to_one")
+    out["confounding_article_id"] = confounders(out, clusters)
+    out["is_confounded"] = out["confounding_article_id"].notna()
+    out["is_follow_up"] = out["is_follow_up"].astype(bool)
     out["p_value"] = two_sided_p(out["abnormal_z"].to_numpy(dtype=float))
     out["q_value"] = np.nan
     day = out["published_at"].dt.strftime("%Y-%m-%d")

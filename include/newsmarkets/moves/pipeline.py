@@ -15,9 +15,12 @@ only the partitions it needs (articles of the story look-back, the day's
 links, prices from the estimation window to the longest horizon), each
 through :meth:`Warehouse.read` with explicit ``dts``.
 
-Known limit: a story's original is its earliest copy among the articles
-loaded when the day is linked; if an earlier copy of a story is ingested
-later (a news backfill of an earlier day), relink the later day.
+Known limits: a story published after the day's end does not mark the
+day's late rows confounded (a row must not depend on when it was computed,
+and the next day's news may not be in yet). A story's original is its
+earliest copy among the articles loaded when the day is linked; if an
+earlier copy of a story is ingested later (a news backfill of an earlier
+day), relink the later day.
 """
 
 from __future__ import annotations
@@ -55,9 +58,11 @@ def input_partitions(cfg: Config, day: str) -> dict[str, list[str]]:
     # `longest` after it, and one more day shows whether prices past that end exist yet.
     first_price = d - timedelta(days=linking.estimation_window_days + 1)
     last_price = d + timedelta(days=math.ceil(longest / 1440) + 1)
+    # Stories just before the day may lead its event clusters (linking.event_gap_minutes).
+    links_before = max(lookback_days, math.ceil(linking.event_gap_minutes / 1440))
     return {
-        "articles": _dts(d - timedelta(days=max(STORY_LOOKBACK_DAYS, lookback_days)), d),
-        "article_assets": _dts(d - timedelta(days=lookback_days), d),
+        "articles": _dts(d - timedelta(days=max(STORY_LOOKBACK_DAYS, links_before)), d),
+        "article_assets": _dts(d - timedelta(days=links_before), d),
         "price_snapshots": _dts(first_price, last_price),
     }
 
@@ -90,8 +95,12 @@ def compute_day(cfg: Config, wh, day: str, *, computed_at: datetime) -> tuple[pd
     bench = Benchmark(book, linking.benchmark, tracked)
     originals = story_originals(articles)
     events = event_rows(originals, links, interval.start, interval.end)
-    news_moves = compute_moves(events, book, bench, StudyParams.from_config(linking),
-                               tracked_assets=frozenset(tracked), computed_at=computed_at)
+    params = StudyParams.from_config(linking)
+    # Confounders are looked for up to the day's end only: the day's news is complete when it is linked (the
+    # DAG waits for its 24 hours), the next day's may not be, and a row must not depend on when it was computed.
+    context = event_rows(originals, links, interval.start - timedelta(minutes=params.event_gap_minutes), interval.end)
+    news_moves = compute_moves(events, book, bench, params, tracked_assets=frozenset(tracked),
+                               computed_at=computed_at, context=context)
     moves = compute_market_moves(
         book, bench, tracked, interval.start, interval.end, originals, links,
         window_days=linking.estimation_window_days, min_points=linking.min_estimation_points,

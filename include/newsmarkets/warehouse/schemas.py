@@ -206,6 +206,14 @@ NEWS_MARKET_MOVES = TableSpec(
             # 'market' rows), and its abnormal part under the row's model: moves that began before the story
             pa.field("pre_publish_return", pa.float64()),
             pa.field("pre_publish_abnormal_return", pa.float64()),
+            # Stories on one asset within linking.event_gap_minutes of the first are one event: its id is
+            # the first story's article_id; the others are follow-ups
+            pa.field("event_id", pa.string(), nullable=False),
+            pa.field("is_follow_up", pa.bool_(), nullable=False),
+            # another event on the same asset inside the horizon (or, for a follow-up, its lead): the move
+            # may be that story's; confounding_article_id names the earliest one
+            pa.field("is_confounded", pa.bool_(), nullable=False),
+            pa.field("confounding_article_id", pa.string()),
             pa.field("price_gap_minutes", pa.float64()),  # the stalest as-of price used (asset and benchmark)
             # null when computed; else: no prices yet | gap | granularity too coarse for horizon |
             # asset not tracked | estimation window too thin

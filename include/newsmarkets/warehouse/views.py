@@ -23,8 +23,8 @@ VIEWS: tuple[ConvenienceView, ...] = (
         """
         SELECT m.published_at, a.source, a.title, a.url, m.asset_id, m.horizon, m.horizon_minutes,
                m.asset_return, m.market_return, m.abnormal_return, m.abnormal_z, m.p_value, m.q_value,
-               m.is_significant, m.is_settled, m.pre_publish_abnormal_return, m.missing_reason, m.model,
-               m.article_id, m.story_id, m.dt
+               m.is_significant, m.is_settled, m.pre_publish_abnormal_return, m.is_follow_up, m.is_confounded,
+               m.confounding_article_id, m.missing_reason, m.model, m.event_id, m.article_id, m.story_id, m.dt
         FROM news_market_moves AS m LEFT JOIN articles AS a USING (article_id)
         """,
         "One row per news story (its original copy), linked asset or 'market', and horizon: "
