@@ -77,14 +77,14 @@ def vocabulary_dictionary(listing: pd.DataFrame | None, tracked: Sequence[str]) 
 
 
 def load_vocabulary(wh, tracked: Sequence[str]) -> Vocabulary:
-    """The vocabulary from the newest ``assets`` partition, or the built-in one before the first refresh.
+    """The vocabulary from the newest ``assets`` partition; the built-in one before the first refresh or without ``wh``.
 
     A copy that cannot be read (a damaged file) does not stop news: the
     built-in vocabulary links the batch and the metadata says so.
     """
     listing = None
     try:
-        partitions = wh.partitions("assets")
+        partitions = wh.partitions("assets") if wh is not None else []
         listing = wh.read("assets", dts=[partitions[-1]]) if partitions else None
     except Exception as exc:  # noqa: BLE001 - any read failure falls back, loudly
         log.warning("cannot read the assets table (%s): linking with the built-in vocabulary", exc)

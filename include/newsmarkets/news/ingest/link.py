@@ -34,8 +34,19 @@ def asset_vocabulary(cfg: Config, wh=None):
 
 
 def asset_dictionary(cfg: Config):
-    """The compiled vocabulary alone (single-page tools that report no metadata)."""
-    return asset_vocabulary(cfg).dictionary
+    """The compiled vocabulary alone, for single-page tools (``extract``, ``sources check``).
+
+    They may run where the warehouse is not reachable (no storage credentials
+    on a laptop): then the built-in vocabulary links, as before a first refresh.
+    """
+    from newsmarkets.news.vocabulary import load_vocabulary
+
+    try:
+        wh = open_warehouse(cfg)
+    except Exception as exc:  # noqa: BLE001 - any storage set-up failure: built-in names, loudly
+        log.warning("cannot open the warehouse (%s): linking with the built-in vocabulary", exc)
+        return load_vocabulary(None, cfg.prices.assets).dictionary
+    return asset_vocabulary(cfg, wh).dictionary
 
 
 def link(cfg: Config, interval: Interval, run_id: str, deduped: dict) -> dict:
