@@ -107,7 +107,7 @@ def test_untracked_coin_names_block_the_tracked_name_inside_them():
     assert [m.asset_id for m in link_article("", "Bitcoin rose 2% to $97,000.", dictionary)] == ["bitcoin"]
 
 
-def test_everyday_names_need_evidence_distinctive_ones_do_not():
+def test_everyday_names_need_evidence_distinctive_ones_a_context():
     dictionary, _ = vocabulary_dictionary(frame(), ["render-token", "kaspa"])
     assert link_article("", "Render the image at full resolution before you export it.", dictionary) == []
     assert [m.asset_id for m in link_article("", "Render jumped 14% as AI tokens rallied.", dictionary)] == [

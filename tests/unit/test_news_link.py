@@ -236,3 +236,46 @@ def test_a_determiner_before_an_ambiguous_name_with_a_crypto_noun_after_still_li
     dictionary = default_dictionary()
     assert ids("", "The Ripple lawsuit dragged on for years as the SEC pursued the token issuer.", dictionary) == [
         "ripple"]
+
+
+# Failure classes found on real pages (bench/corpus/, tests/unit/test_asset_linking_real_pages.py), trimmed.
+LISTED = [*COINS, {"id": "eigenlayer", "symbol": "eigen", "name": "EigenLayer"},
+          {"id": "bitget-token", "symbol": "bgb", "name": "Bitget Token"},
+          {"id": "pendle", "symbol": "pendle", "name": "Pendle"},
+          {"id": "notcoin", "symbol": "not", "name": "Notcoin"}, {"id": "just", "symbol": "jst", "name": "JUST"}]
+
+
+def test_a_bare_ticker_needs_crypto_or_a_market_around_it():
+    d = build_asset_dictionary(LISTED)
+    assert link_article("", "Gesetzliche Grundlage ist § 449 BGB. Ein Eigentumsvorbehalt kann vereinbart werden.", d) == []
+    assert link_article("", "Eine Studie der Eawag und der ETH Zürich zeigt nun, wie Effizienzunterschiede entstehen.",
+                        d) == []
+    assert [m.asset_id for m in link_article("", "BGB rose 4% after Bitget said it would burn more tokens.", d)] == [
+        "bitget-token"]
+    assert [m.asset_id for m in link_article("", "ETH slipped below $3,000 overnight.", d)] == ["ethereum"]
+
+
+def test_a_listed_name_needs_context_but_a_built_in_one_does_not():
+    d = build_asset_dictionary(LISTED)
+    assert link_article("", "Burnley council leader Afrasiab Anwar and Pendle council leader Asjad Mahmood wrote.",
+                        d) == []
+    assert [m.asset_id for m in link_article("", "Pendle and EigenLayer both hit monthly highs on Tuesday.", d)] == [
+        "eigenlayer", "pendle"]
+    assert [m.asset_id for m in link_article("", "The ransom note asks for a payment in Bitcoin.", d)] == ["bitcoin"]
+
+
+def test_a_distinctive_ticker_in_any_case_needs_a_capital_inside():
+    d = build_asset_dictionary(LISTED)
+    assert link_article("", "Die Neandertaler machten sich die Technik zu eigen, wie Funde zeigen; 19 Weltrekorde sein "
+                            "Eigen.", d) == []
+    assert [m.asset_id for m in link_article("", "EigenLayer's EIGEN rose 9% as restaking deposits climbed.", d)] == [
+        "eigenlayer"]
+
+
+def test_everyday_words_in_capitals_are_emphasis_not_tickers():
+    d = build_asset_dictionary(LISTED)
+    page = ("Crypto exchanges are no banks. FDIC insurance covers deposits up to $250,000. This coverage does NOT, "
+            "however, extend to your cryptocurrency funds. JUST IN – NYDIG predicts $30 billion of bitcoin ETF demand.")
+    assert [m.asset_id for m in link_article("", page, d)] == ["bitcoin"]
+    assert [m.asset_id for m in link_article("", "Notcoin (NOT) jumped 30% after the game's second season.", d)] == [
+        "notcoin"]

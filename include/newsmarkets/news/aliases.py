@@ -106,4 +106,5 @@ CRYPTO_EVIDENCE_WORDS: tuple[str, ...] = (
     "stablecoin", "stablecoins", "memecoin", "memecoins", "defi", "web3", "on-chain", "onchain", "staking",
     "airdrop", "nft", "nfts", "mainnet", "layer-2", "layer 2", "smart contract", "smart contracts",
     "digital asset", "digital assets", "satoshi", "satoshis", "crypto exchange", "spot etf",
+    "hashrate", "hash rate", "tvl", "dao", "restaking", "proof-of-work", "proof-of-stake", "perpetual futures",
 )

@@ -51,6 +51,7 @@ class _Term:
     is_ambiguous: bool
     rank: int | None = None  # market-cap rank: a term several coins share goes to the best-ranked
     any_case: bool = False  # a distinctive ticker (stETH, USDe, cbBTC) matches in any case
+    is_curated: bool = False  # a built-in or caller-given term: a name of it links on sight and is crypto evidence
 
 
 @dataclass
@@ -158,7 +159,11 @@ def build_asset_dictionary(
             # distinctive names match in any case, so one entry covers every casing;
             # tickers and everyday words keep one entry per exact spelling
             key = lowered if not (is_symbol or ambiguous) or any_case else form
-            entries.setdefault((key, asset_id), _Term(asset_id, form, is_symbol, ambiguous, _rank(coin), any_case))
+            curated = lowered in _CURATED or lowered in trusted
+            term = _Term(asset_id, form, is_symbol, ambiguous, _rank(coin), any_case, curated)
+            known = entries.get((key, asset_id))
+            if known is None or (known.is_symbol and not is_symbol):  # the name "Aave" over the ticker AAVE
+                entries[(key, asset_id)] = term
         names[asset_id] = tuple(dict.fromkeys(asset_names))
 
     for name in blockers:
@@ -220,8 +225,10 @@ def _mostly_upper(text: str) -> bool:
 
 
 def _case_ok(hit: _Hit) -> bool:
-    if hit.cashtag or hit.term.any_case:
+    if hit.cashtag:
         return True
+    if hit.term.any_case:  # stETH, USDe, STETH; never "eigen" or "Buidl", which are words
+        return hit.text == hit.term.term or any(c.isupper() for c in hit.text[1:])
     if hit.term.is_symbol:
         return hit.text == hit.term.term
     if hit.term.is_ambiguous:
@@ -382,13 +389,27 @@ def link_article(title: str | None, body: str | None, dictionary: AssetDictionar
     if not hits:
         return []
 
-    for hit in hits:
-        if hit.case_ok and not hit.term.is_ambiguous and not hit.undecided:
+    # Only a built-in coin's name, a cashtag or a crypto word says "crypto" on its own: a bare ticker (BGB, ETH
+    # Zürich, DGB) or a listed coin's name (Pendle, the borough) is as often a law, a university or a place.
+    distinctive = [h for h in hits if h.case_ok and not h.term.is_ambiguous and not h.undecided]
+    has_evidence = (any(h.cashtag or (h.term.is_curated and not h.term.is_symbol) for h in distinctive)
+                    or bool(_EVIDENCE.search(title) or _EVIDENCE.search(body)))
+    for hit in distinctive:
+        if has_evidence or hit.cashtag or (hit.term.is_curated and not hit.term.is_symbol):
             hit.confirmed = True
+    starts = {True: _sentence_starts(title), False: _sentence_starts(body)}
+    if not has_evidence:  # then a distinctive term needs a market context or another coin in its sentence
+        for hit in distinctive:
+            text = texts[hit.in_title]
+            bounds = _sentence_bounds(starts[hit.in_title], len(text), hit.start)
+            if _named_before(text, hit, dictionary) or (
+                    not _hyphen_joined(text, hit) and not (hit.term.is_symbol and _mostly_upper(text[slice(*bounds)]))
+                    and (_market_context(text, hit, bounds) or _another_coin(hit, distinctive, bounds)
+                         or _CRYPTO_NOUN_AFTER.match(text, hit.end))):
+                hit.confirmed = True
+        has_evidence = any(h.confirmed for h in distinctive)
     strong_spans = {(h.in_title, h.start, h.end) for h in hits if h.confirmed}
-    has_evidence = bool(strong_spans) or bool(_EVIDENCE.search(title) or _EVIDENCE.search(body))
 
-    sentence_starts: dict[bool, list[int]] = {}
     for hit in hits:
         if hit.confirmed or not hit.case_ok or hit.undecided:
             continue
@@ -399,20 +420,18 @@ def link_article(title: str | None, body: str | None, dictionary: AssetDictionar
         if _named_before(text, hit, dictionary):
             hit.confirmed = True
             continue
-        if not has_evidence or _hyphen_joined(text, hit) or (hit.term.is_ambiguous and _used_as_word(text, hit)):
+        if (not has_evidence or _hyphen_joined(text, hit) or (hit.term.is_ambiguous and _used_as_word(text, hit))
+                or _shouted(text, hit, dictionary)):
             continue
-        if hit.in_title not in sentence_starts:
-            sentence_starts[hit.in_title] = _sentence_starts(text)
-        lo, hi = _sentence_bounds(sentence_starts[hit.in_title], len(text), hit.start)
+        lo, hi = _sentence_bounds(starts[hit.in_title], len(text), hit.start)
         if hit.term.is_symbol and _mostly_upper(text[lo:hi]):
             continue  # an ALL-CAPS headline makes every word look like a ticker
         window_lo, window_hi = max(lo, hit.start - CONTEXT_CHARS), min(hi, hit.end + CONTEXT_CHARS)
-        window = text[window_lo : hit.start] + " " + text[hit.end : window_hi]
         near_strong = any(
             t == hit.in_title and window_lo <= s and e <= window_hi and (s, e) != (hit.start, hit.end)
             for t, s, e in strong_spans
         )
-        if near_strong or _CONTEXT.search(window):
+        if near_strong or _market_context(text, hit, (lo, hi)):
             hit.confirmed = True
 
     linked = {h.term.asset_id for h in hits if h.confirmed}
@@ -434,12 +453,45 @@ def link_article(title: str | None, body: str | None, dictionary: AssetDictionar
     return mentions
 
 
+_CAPS_WORD_AFTER = re.compile(r"[ \t]+([A-Z]{2,})\b")
+_CAPS_WORD_BEFORE = re.compile(r"\b([A-Z]{2,})[ \t]+$")
+_AUXILIARY_BEFORE = re.compile(r"\b(?:do|does|did|is|are|was|were|will|would|can|could|should|must|may|might|has|"
+                               r"have|had|am|be|been)[ \t]+$")
+
+
+def _shouted(text: str, hit: _Hit, dictionary: AssetDictionary) -> bool:
+    """``JUST IN``, ``NOT GUILTY``, ``does NOT``: an everyday word in capitals for emphasis, not a ticker."""
+    if not (hit.term.is_symbol and hit.term.is_ambiguous):
+        return False
+    before = text[max(0, hit.start - 30) : hit.start]
+    if _AUXILIARY_BEFORE.search(before):
+        return True
+    neighbours = [m.group(1) for m in (_CAPS_WORD_AFTER.match(text, hit.end), _CAPS_WORD_BEFORE.search(before)) if m]
+    return any(word.lower() not in dictionary.terms for word in neighbours)
+
+
+def _market_context(text: str, hit: _Hit, sentence: tuple[int, int]) -> bool:
+    """A price, a market verb or a crypto word within :data:`CONTEXT_CHARS` of the hit, in its sentence."""
+    lo, hi = max(sentence[0], hit.start - CONTEXT_CHARS), min(sentence[1], hit.end + CONTEXT_CHARS)
+    window = text[lo : hit.start] + " " + text[hit.end : hi]
+    return bool(_CONTEXT.search(window) or _EVIDENCE.search(window))
+
+
+def _another_coin(hit: _Hit, distinctive: list[_Hit], sentence: tuple[int, int]) -> bool:
+    """``Zcash, Dash and Decred``: another coin's distinctive term in the same sentence."""
+    return any(o.in_title == hit.in_title and sentence[0] <= o.start < sentence[1]
+               and o.term.asset_id != hit.term.asset_id for o in distinctive)
+
+
 def _named_before(text: str, hit: _Hit, dictionary: AssetDictionary) -> bool:
-    """``Harmony (ONE)``: a ticker in brackets right after the asset's own name."""
+    """``Harmony (ONE)``, ``Floki (FLOKI)``: a ticker in brackets right after the asset's own name."""
     before = text[max(0, hit.start - 60) : hit.start]
     if not before.rstrip().endswith("(") or not text[hit.end : hit.end + 2].lstrip().startswith(")"):
         return False
     head = before.rstrip()[:-1].rstrip()
+    word = head[-len(hit.term.term):]
+    if word.lower() == hit.term.term.lower() and word[:1].isupper() and not head[-len(word) - 1 : -len(word)].isalnum():
+        return True  # "Floki (FLOKI)": the coin's name is its ticker
     return any(head.endswith(name) for name in dictionary.names.get(hit.term.asset_id, ()))
 
 
