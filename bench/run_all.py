@@ -24,6 +24,7 @@ import bench_discovery  # noqa: E402
 import bench_extraction  # noqa: E402
 import bench_linking  # noqa: E402
 import bench_real_pages  # noqa: E402
+import bench_significance  # noqa: E402
 import bench_snapshot_batch  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -35,6 +36,7 @@ SECTIONS = [
     ("Real pages: trafilatura's and htmldate's evaluation corpora (body, publish day, title)", bench_real_pages),
     ("Asset linking: labelled sentences, 25 vs 250 tracked assets", bench_asset_linking),
     ("Linking a day of news: warehouse of 11 days vs one year; as-of join vs merge_asof", bench_linking),
+    ("Significant moves at real news volume: precision and recall by stories per day", bench_significance),
 ]
 
 

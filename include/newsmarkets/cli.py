@@ -126,6 +126,16 @@ def _cmd_airflow(args: argparse.Namespace) -> int:
     return run_local_airflow(base_dir=base_dir, port=args.port, config=args.config)
 
 
+def _world_knobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--assets", type=int, default=20, help="number of assets (default: %(default)s)")
+    parser.add_argument("--stories-per-day", type=int, default=None, metavar="N",
+                        help="a dense, realistic world of about N stories a day (30 events, 1-3%% moves, reactions "
+                             "that start before the report, volatile days, bursts); default: the demo's ~12")
+    parser.add_argument("--knob", action="append", default=[], metavar="NAME=JSON",
+                        help="set one world knob, e.g. --knob asset_effect_pct=[1,2] --knob events_per_day=[10,10] "
+                             "(all knobs: newsmarkets.replay.shape.WorldShape)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsmarkets",
@@ -171,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--start", default=None, help="first UTC day (yyyy-mm-dd) or 'auto' (two days before today, clock = wall time)")
     serve.add_argument("--days", type=int, default=None, help="days in the world")
     serve.add_argument("--seed", type=int, default=None, help="random seed")
-    serve.add_argument("--assets", type=int, default=20, help="number of assets (default: %(default)s)")
+    _world_knobs(serve)
     serve.add_argument("--now", default=None, help="fixed replay clock (ISO time); default: end of the world, or wall time with --start auto")
     serve.add_argument("--fault", action="append", default=[], metavar="NAME=JSON",
                        help='switch a fault on, e.g. --fault rate_limit=\'{"count": 3, "retry_after": 2}\'')
@@ -179,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     truth = replay_sub.add_parser("truth", help="write the world's ground truth (events, assets) as JSON")
     truth.add_argument("--config", default=None, help="config whose replay section to use")
     truth.add_argument("--out", default="-", help="output file (default: stdout)")
+    truth.add_argument("--start", default=None, help="first UTC day (yyyy-mm-dd)")
+    truth.add_argument("--days", type=int, default=None, help="days in the world")
+    truth.add_argument("--seed", type=int, default=None, help="random seed")
+    _world_knobs(truth)
     truth.set_defaults(func=_cmd_replay_truth)
 
     plan = sub.add_parser("plan", help="what a backfill will cost before it starts")

@@ -36,8 +36,35 @@ def world_from_args(args: argparse.Namespace):
             raise ConfigError(f"--now: expected an ISO time like 2026-01-07T23:55:00Z, got {args.now!r}") from None
         if now.tzinfo is None:
             now = now.replace(tzinfo=timezone.utc)
-    world = MarketWorld.generate(start, days, seed, n_assets=getattr(args, "assets", 20) or 20)
+    world = MarketWorld.generate(start, days, seed, n_assets=getattr(args, "assets", 20) or 20,
+                                 shape=shape_from_args(args))
     return world, now, start_arg == "auto"
+
+
+def shape_from_args(args: argparse.Namespace):
+    """The world's knobs: ``--stories-per-day N`` (a dense, realistic world) and ``--knob NAME=JSON`` overrides."""
+    from newsmarkets.replay.shape import ShapeError, WorldShape, scaled
+
+    overrides = {}
+    for spec in getattr(args, "knob", None) or []:
+        name, sep, payload = spec.partition("=")
+        if not sep:
+            raise ConfigError(f"--knob {spec!r}: expected NAME=JSON, e.g. asset_effect_pct=[1,3]")
+        try:
+            value = json.loads(payload)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--knob {name}: value is not JSON ({exc})") from None
+        overrides[name.strip()] = tuple(value) if isinstance(value, list) else value
+    try:
+        stories = getattr(args, "stories_per_day", None)
+        if stories is not None:
+            events = overrides.pop("events_per_day", None)
+            shape = scaled(stories, **({"events_per_day": events[0]} if events else {}))
+            return WorldShape.from_dict({**shape.to_dict(), **({"events_per_day": events} if events else {}),
+                                         **overrides})
+        return WorldShape.from_dict(overrides)
+    except (ShapeError, TypeError) as exc:
+        raise ConfigError(f"world knobs: {exc}") from None
 
 
 def serve(args: argparse.Namespace) -> int:

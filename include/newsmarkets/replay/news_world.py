@@ -63,7 +63,7 @@ class NewsArticle:
     published_at: datetime  # aware UTC, whole minutes
     modified_at: datetime  # >= published_at
     author: str
-    kind: str  # 'event' | 'asset' | 'general'
+    kind: str  # 'event' | 'follow_up' | 'asset' | 'general'
     event_id: str | None
     asset_ids: tuple[str, ...]  # assets the text mentions
     story_key: str  # shared by a wire story and its syndicated copies
@@ -229,11 +229,24 @@ class _Writer:
                       kind=original.kind, event_id=original.event_id, asset_ids=list(original.asset_ids),
                       story_key=original.story_key, is_original=False, topic=original.topic)
 
+    def _follow_ups(self, original: NewsArticle, event: dict, count: int) -> None:
+        """A burst: more stories on the event's coins within the hour after the first report."""
+        ids = list(original.asset_ids)
+        for k in range(count):
+            published = original.published_at + timedelta(minutes=self.rng.randint(5, 60))
+            title, paragraphs = tpl.asset_background(
+                self.rng, [self.assets[a] for a in ids], [self._price(a, published) for a in ids],
+                tpl.WEEKDAYS[published.weekday()])
+            self._add(outlet=self.papers[(k + 1) % len(self.papers)], title=title, paragraphs=paragraphs,
+                      published_at=published, kind="follow_up", event_id=event["event_id"], asset_ids=ids)
+
     def write(self) -> list[NewsArticle]:
         rng = self.rng
+        shape = self.market.shape
+        early, late = shape.publish_offset_minutes
         for i, event in enumerate(self.market.events):
             at = datetime.fromisoformat(event["at"].replace("Z", "+00:00"))
-            published = at - timedelta(minutes=rng.randint(0, 6))
+            published = at - timedelta(minutes=rng.randint(-late, -early))
             is_market = event["kind"] == "market"
             ids = [a for a in event["asset_ids"] if a in self.assets]
             mentioned = ids[:3] if is_market else ids
@@ -247,12 +260,14 @@ class _Writer:
                                  kind="event", event_id=event["event_id"], asset_ids=mentioned)
             if outlet == self.wire:
                 self._syndicate(original)
+            if shape.follow_ups_per_event[1] > 0:
+                self._follow_ups(original, event, rng.randint(*shape.follow_ups_per_event))
 
         asset_ids = list(self.assets)
         for day in range(self.market.days):
             day_at = self.market.start_at + timedelta(days=day)
             weekday = tpl.WEEKDAYS[day_at.weekday()]
-            for k in range(4):
+            for k in range(shape.notes_per_day):
                 published = day_at + timedelta(minutes=rng.randint(30, 23 * 60))
                 picked = rng.sample(asset_ids, min(len(asset_ids), rng.randint(1, 2)))
                 title, paragraphs = tpl.asset_background(

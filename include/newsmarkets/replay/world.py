@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from newsmarkets.replay.shape import WorldShape
+
 STEP_S = 300  # the in-range grid: 5 minutes
 LEAD_IN_STEP_S = 3600  # the lead-in grid: hourly is enough for estimation windows
 DAY_S = 86_400
@@ -114,7 +116,6 @@ _HINTS = {
 }
 
 _MARKET_DAILY_VOL = 0.025
-_EVENT_SPACING_S = 3 * 3600  # keeps event windows of +-1h apart
 _GAP_CLEARANCE_S = 2 * 3600  # no event this close to a gap: its jump must stay visible
 
 
@@ -188,6 +189,7 @@ class MarketWorld:
         present: np.ndarray,
         events: list[dict],
         gaps: list[dict],
+        shape: WorldShape | None = None,
     ) -> None:
         self.start_at = start_at
         self.end_at = start_at + timedelta(days=days)
@@ -209,6 +211,7 @@ class MarketWorld:
             arr.setflags(write=False)
         self.events = events
         self.gaps = gaps
+        self.shape = shape or WorldShape()
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -221,8 +224,17 @@ class MarketWorld:
         *,
         gaps: bool = True,
         lead_in_days: int = 30,
+        shape: WorldShape | None = None,
     ) -> "MarketWorld":
-        """Simulate the world; same arguments give byte-identical output."""
+        """Simulate the world; same arguments give byte-identical output.
+
+        ``shape`` sets the knobs (events per day, effect sizes, reaction
+        lags, volatile days; see :class:`~newsmarkets.replay.shape.WorldShape`);
+        the default is the demo's small world.
+        """
+        shape = shape or WorldShape()
+        if not isinstance(shape, WorldShape):
+            raise WorldError(f"shape: expected a WorldShape, got {type(shape).__name__}")
         start_at = _parse_start(start)
         for name, value, lo, hi in (
             ("days", days, 1, 366),
@@ -244,10 +256,16 @@ class MarketWorld:
 
         specs = _asset_specs(n_assets, seed)
         n_points = len(ts)
-        market = np.random.default_rng([seed, 0]).standard_normal(n_points) * _MARKET_DAILY_VOL * sqrt_dt
+        # volatile days: the noise (not the event jumps) scaled per in-range day
+        vol = np.ones(n_points)
+        if shape.volatility_by_day:
+            day_of = (ts[i_start:] - start_s) // DAY_S
+            vol[i_start:] = np.asarray(shape.volatility_by_day)[day_of % len(shape.volatility_by_day)]
+        market = np.random.default_rng([seed, 0]).standard_normal(n_points) * _MARKET_DAILY_VOL * sqrt_dt * vol
 
         gap_list = _choose_gaps(specs, start_s, days, seed) if gaps else []
-        events = _choose_events(specs, start_s, days, seed, gap_list)
+        events = _choose_events(specs, start_s, days, seed, gap_list, shape)
+        spread = max(1, shape.reaction_minutes * 60 // STEP_S)  # grid steps an event's jump is spread over
 
         # Jumps enter as extra log-returns at the event's grid index.
         market_jumps = np.zeros(n_points)
@@ -257,14 +275,16 @@ class MarketWorld:
         since = (ts[None, :] - np.array([e["_at_s"] for e in events])[:, None]) if events else None
         for k, event in enumerate(events):
             j = int(np.searchsorted(ts, event["_at_s"]))
+            steps = slice(j, min(j + spread, n_points))
+            share = 1.0 / len(range(n_points)[steps])
             decay = np.where(since[k] >= 0, np.exp(-np.maximum(since[k], 0) / (12 * 3600)), 0.0)
             if event["kind"] == "market":
-                market_jumps[j] += event["effect_pct"] / 100
+                market_jumps[steps] += share * event["effect_pct"] / 100
                 spike += 4 * abs(event["effect_pct"] / 100) * decay[None, :]
             else:
                 for aid in event["asset_ids"]:
                     a = pos[aid]
-                    asset_jumps.setdefault(a, np.zeros(n_points))[j] += event["effect_pct"] / 100
+                    asset_jumps.setdefault(a, np.zeros(n_points))[steps] += share * event["effect_pct"] / 100
                     spike[a] += 8 * abs(event["effect_pct"] / 100) * decay
             event.pop("_at_s")
 
@@ -274,7 +294,7 @@ class MarketWorld:
         base_volume = np.empty((n_assets, n_points))
         for a, spec in enumerate(specs):
             rng = np.random.default_rng([seed, 1, a])
-            idio = rng.standard_normal(n_points) * spec.daily_vol * sqrt_dt
+            idio = rng.standard_normal(n_points) * spec.daily_vol * sqrt_dt * vol
             returns = spec.beta * (market + market_jumps) + idio
             if a in asset_jumps:
                 returns = returns + asset_jumps[a]
@@ -322,6 +342,7 @@ class MarketWorld:
             present=present,
             events=events,
             gaps=gap_list,
+            shape=shape,
         )
 
     # ----------------------------------------------------------------- lookup
@@ -435,6 +456,7 @@ class MarketWorld:
             ],
             "events": self.events,
             "gaps": self.gaps,
+            "shape": self.shape.to_dict(),
         }
 
     def save_truth(self, path: str | Path) -> Path:
@@ -469,38 +491,47 @@ def _choose_gaps(specs: list[_AssetSpec], start_s: int, days: int, seed: int) ->
 
 
 def _choose_events(
-    specs: list[_AssetSpec], start_s: int, days: int, seed: int, gaps: list[dict]
+    specs: list[_AssetSpec], start_s: int, days: int, seed: int, gaps: list[dict], shape: WorldShape
 ) -> list[dict]:
-    """A handful of events per day, spaced apart and away from the gaps."""
+    """``shape.events_per_day`` events per day, spaced apart and away from the gaps."""
     rng = np.random.default_rng([seed, 2])
-    # News covers named assets; synthetic ones only move with the market.
-    pickable = [s.id for s in specs[: len(_NAMED)]]
+    # By default news covers named assets only; synthetic ones move with the market.
+    pickable = [s.id for s in (specs if shape.events_on_all_assets else specs[: len(_NAMED)])]
     blocked = [(g["_from_s"] - _GAP_CLEARANCE_S, g["_to_s"] + _GAP_CLEARANCE_S) for g in gaps]
+    spacing_s = shape.event_spacing_minutes * 60
     events: list[dict] = []
     for day in range(days):
         day_s = start_s + day * DAY_S
-        n_events = int(rng.integers(3, 6))
-        has_market = day == 0 or bool(rng.random() < 0.5)
+        n_events = int(rng.integers(shape.events_per_day[0], shape.events_per_day[1] + 1))
+        share = shape.market_event_share
+        has_market = (day == 0 and share > 0) or (day > 0 and bool(rng.random() < share))
         times: list[int] = []
-        for _ in range(200):  # rejection sampling; bounded so a crowded day cannot spin
+        for _ in range(max(200, 20 * n_events)):  # rejection sampling; bounded so a crowded day cannot spin
             if len(times) == n_events:
                 break
             t = day_s + 3600 + int(rng.integers(0, (DAY_S - 2 * 3600) // STEP_S)) * STEP_S
-            if any(abs(t - u) < _EVENT_SPACING_S for u in times):
+            if any(abs(t - u) < spacing_s for u in times):
                 continue
             if any(lo <= t < hi for lo, hi in blocked):
                 continue
             times.append(t)
+        if len(times) < n_events:  # a crowded day: take the free slots left, in a seeded order
+            slots = day_s + 3600 + rng.permutation((DAY_S - 2 * 3600) // STEP_S) * STEP_S
+            for t in (int(x) for x in slots):
+                if len(times) == n_events:
+                    break
+                if not any(abs(t - u) < spacing_s for u in times) and not any(lo <= t < hi for lo, hi in blocked):
+                    times.append(t)
         times.sort()
         market_slot = int(rng.integers(0, len(times))) if has_market and times else -1
         for k, t in enumerate(times):
             kind = "market" if k == market_slot else "asset"
             sign = 1 if rng.random() < 0.5 else -1
             if kind == "market":
-                magnitude = float(rng.uniform(3.0, 6.0))
+                magnitude = float(rng.uniform(*shape.market_effect_pct))
                 asset_ids = [s.id for s in specs]
             else:
-                magnitude = float(rng.uniform(3.0, 8.0))
+                magnitude = float(rng.uniform(*shape.asset_effect_pct))
                 n_hit = 2 if (len(pickable) > 1 and rng.random() < 0.2) else 1
                 picks = rng.choice(len(pickable), size=n_hit, replace=False)
                 asset_ids = [pickable[int(i)] for i in sorted(picks)]
