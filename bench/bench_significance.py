@@ -13,13 +13,23 @@ world's own asset links, so only the significance rule is measured, not
 extraction or linking. Scored with :func:`newsmarkets.moves.recovery.recovery`
 at 1h, side by side in one run:
 
-* ``|z| >= 1.96``: today's ``is_significant``;
+* ``|z| >= 1.96``: today's ``is_significant`` (with the configured benchmark);
 * ``q <= 0.05``: Benjamini-Hochberg per day and horizon (the ``q_value`` column);
 * ``q <= 0.05, clean``: and neither confounded (``is_confounded``) nor a follow-up.
 
 ``z spread (clean)``: the standard deviation of ``abnormal_z`` over asset
 rows with no true event on the asset (or the market) from 15 minutes before
 the report to the horizon's end; a calibrated model gives about 1.
+
+Second table, the benchmark behind each abnormal return (issue 14, item 3),
+every world run once per choice: the cap-weighted index of every tracked
+asset (the old default), the same without the row's own asset
+(``linking.benchmark_excludes_asset``), and equal-weighted and median
+indexes without it (the median is the default). ``spill-over`` counts
+significant rows (|z| >= 1.96) on a coin with no event of its own while
+another coin's event lands inside the row's window: another coin's jump seen
+through the benchmark. ``bitcoin recall``: bitcoin's own events recovered
+(the coin that dominates a cap-weighted index).
 """
 
 from __future__ import annotations
@@ -86,27 +96,20 @@ def clean_z_spread(rows: pd.DataFrame, market_truth: dict) -> tuple[float | None
     return (round(float(np.std(keep)), 3) if len(keep) > 1 else None), len(keep)
 
 
-def run_world(label: str, n_assets: int, shape) -> dict:
+BENCHMARKS = [("cap-weighted (the old default)", "cap_weighted", False),
+              ("cap-weighted, without the asset", "cap_weighted", True),
+              ("equal-weighted, without the asset", "equal_weighted", True),
+              ("median, without the asset (default)", "median", True)]
+
+
+def gold_rows(world, book, originals, links, params) -> pd.DataFrame:
+    """news_market_moves rows of every day of ``world`` under ``params``."""
     from datetime import datetime, timezone
 
-    from newsmarkets.config import load_config
     from newsmarkets.moves.benchmark import Benchmark
-    from newsmarkets.moves.event_study import StudyParams, compute_moves, event_rows, story_originals
-    from newsmarkets.moves.prices import PriceBook
-    from newsmarkets.moves.recovery import recovery
-    from newsmarkets.replay.news_world import NewsWorld
-    from newsmarkets.replay.world import MarketWorld
+    from newsmarkets.moves.event_study import compute_moves, event_rows
 
-    world = MarketWorld.generate(START, DAYS, SEED, n_assets=n_assets, shape=shape)
-    news = NewsWorld.generate(world, seed=world.seed)
-    market_truth, news_truth = world.truth(), news.truth()
-    articles, links = news_frames(news)
-    linking = load_config(None).linking
-    params = StudyParams.from_config(linking)
-    book = PriceBook(price_frame(world))
-    bench = Benchmark(book, linking.benchmark, world.asset_ids)
-    originals = story_originals(articles)
-    started = time.perf_counter()
+    bench = Benchmark(book, params.benchmark, world.asset_ids)
     gold = []
     for day in range(DAYS):
         start = world.start_at + timedelta(days=day)
@@ -116,7 +119,46 @@ def run_world(label: str, n_assets: int, shape) -> dict:
         rows = compute_moves(events, book, bench, params, tracked_assets=frozenset(world.asset_ids),
                              computed_at=datetime.now(timezone.utc), context=context)
         gold.append(rows.assign(dt=start.strftime("%Y-%m-%d")))
-    gold = pd.concat(gold, ignore_index=True)
+    return pd.concat(gold, ignore_index=True)
+
+
+def spill_over(rows: pd.DataFrame, market_truth: dict) -> int:
+    """Significant asset rows with no event of their own but another coin's event inside their window."""
+    from newsmarkets.moves import MARKET
+
+    events = [(pd.Timestamp(e["at"]), set(e["asset_ids"])) for e in market_truth["events"] if e["kind"] == "asset"]
+    market_events = [pd.Timestamp(e["at"]) for e in market_truth["events"] if e["kind"] == "market"]
+    count = 0
+    picked = rows[rows["is_significant"].astype(bool) & (rows["asset_id"] != MARKET)]
+    for asset, t0, minutes in zip(picked["asset_id"], pd.to_datetime(picked["published_at"], utc=True),
+                                  picked["horizon_minutes"]):
+        lo, hi = t0 - timedelta(minutes=15), t0 + timedelta(minutes=int(minutes))
+        inside = [ids for at, ids in events if lo <= at <= hi]
+        if any(asset in ids for ids in inside) or any(lo <= at <= hi for at in market_events):
+            continue
+        count += bool(inside)
+    return count
+
+
+def run_world(label: str, n_assets: int, shape) -> dict:
+    from dataclasses import replace
+
+    from newsmarkets.config import load_config
+    from newsmarkets.moves.event_study import StudyParams, story_originals
+    from newsmarkets.moves.prices import PriceBook
+    from newsmarkets.moves.recovery import recovery
+    from newsmarkets.replay.news_world import NewsWorld
+    from newsmarkets.replay.world import MarketWorld
+
+    world = MarketWorld.generate(START, DAYS, SEED, n_assets=n_assets, shape=shape)
+    news = NewsWorld.generate(world, seed=world.seed)
+    market_truth, news_truth = world.truth(), news.truth()
+    articles, links = news_frames(news)
+    params = StudyParams.from_config(load_config(None).linking)
+    book = PriceBook(price_frame(world))
+    originals = story_originals(articles)
+    started = time.perf_counter()
+    gold = gold_rows(world, book, originals, links, params)
     compute_s = time.perf_counter() - started
     at_h = gold[gold["horizon"] == HORIZON]
     q_ok = gold["q_value"].fillna(1.0) <= Q_LEVEL
@@ -130,11 +172,27 @@ def run_world(label: str, n_assets: int, shape) -> dict:
         scored[name] = {k: r[k] for k in ("precision", "recall", "predicted_positives", "true_positives",
                                           "truth_positives")}
     spread, clean_rows = clean_z_spread(at_h, market_truth)
+    benchmarks = {}
+    for name, kind, loo in BENCHMARKS:
+        rows = gold_rows(world, book, originals, links, replace(params, benchmark=kind, benchmark_excludes_asset=loo))
+        by_rule = {}
+        for rule, flag in (("|z| >= 1.96", rows["is_significant"].astype(bool)),
+                           (f"q <= {Q_LEVEL}", rows["q_value"].fillna(1.0) <= Q_LEVEL)):
+            r = recovery(rows.assign(is_significant=flag), articles, market_truth, news_truth, horizon=HORIZON,
+                         assets=set(world.asset_ids))
+            by_rule[rule] = {"precision": r["precision"], "recall": r["recall"]}
+        one_h = rows[rows["horizon"] == HORIZON]
+        btc_truth = [m for m in recovery(rows, articles, market_truth, news_truth, horizon=HORIZON,
+                                         assets=set(world.asset_ids))["misses"] if m["asset_id"] == "bitcoin"]
+        btc_events = sum(1 for e in market_truth["events"] if e["kind"] == "asset" and "bitcoin" in e["asset_ids"])
+        benchmarks[name] = {"rules": by_rule, "spill_over_1h": spill_over(one_h, market_truth),
+                            "bitcoin_events": btc_events, "bitcoin_missed": len(btc_truth),
+                            "z_spread_clean_1h": clean_z_spread(one_h, market_truth)[0]}
     stories = int(originals["published_at"].between(world.start_at, world.end_at, inclusive="left").sum())
     return {"world": label, "assets": n_assets, "stories_per_day": round(stories / DAYS), "events": len(
         market_truth["events"]), "rows_1h": int(len(at_h)),
             "confounded_asset_share_1h": round(float(at_h.loc[at_h["asset_id"] != "market", "is_confounded"].mean()), 3),
-            "z_spread_clean_1h": spread, "clean_rows_1h": clean_rows, "rules": scored,
+            "z_spread_clean_1h": spread, "clean_rows_1h": clean_rows, "rules": scored, "benchmarks": benchmarks,
             "compute_s": round(compute_s, 2), "shape": shape.to_dict()}
 
 
@@ -159,6 +217,18 @@ def markdown(result: dict) -> str:
                  if w["rules"][r]["precision"] is not None else "- / -" for r in rules]
         lines.append(f"| {w['world']} | {w['stories_per_day']} | {w['confounded_asset_share_1h']:.0%} | "
                      f"{w['z_spread_clean_1h']} ({w['clean_rows_1h']} rows) | " + " | ".join(cells) + " |")
+    lines += ["", "The benchmark behind the abnormal return, same worlds (P / R at 1h; spill-over: significant rows "
+              "on a coin without news of its own while another coin's event is in the window):", "",
+              "| world | benchmark | \\|z\\| >= 1.96: P / R | q <= 0.05: P / R | spill-over rows | bitcoin events "
+              "recovered | z spread, clean |", "|---|---|---|---|---|---|---|"]
+    for w in result["worlds"]:
+        for name, b in w["benchmarks"].items():
+            cells = [f"{b['rules'][r]['precision']:.2f} / {b['rules'][r]['recall']:.2f}"
+                     if b["rules"][r]["precision"] is not None else "- / -" for r in b["rules"]]
+            btc = (f"{b['bitcoin_events'] - b['bitcoin_missed']} of {b['bitcoin_events']}" if b["bitcoin_events"]
+                   else "-")
+            lines.append(f"| {w['world']} | {name} | " + " | ".join(cells)
+                         + f" | {b['spill_over_1h']} | {btc} | {b['z_spread_clean_1h']} |")
     return "\n".join(lines)
 
 

@@ -311,7 +311,11 @@ class LinkingConfig:
         tuple[_Horizon, ...],
         _list_of("such as [15m, 1h, 4h, 24h]", required=True), AfterValidator(_distinct_sorted_horizons),
     ] = ("15m", "1h", "4h", "24h")
-    benchmark: Literal["cap_weighted", "equal_weighted", "bitcoin"] = "cap_weighted"  # equal_weighted: tracked assets
+    # The market behind abnormal returns, over the tracked assets. median: one coin's jump cannot move it, so it
+    # cannot make the others look abnormal (bench/bench_significance.py measures the choices).
+    benchmark: Literal["cap_weighted", "equal_weighted", "median", "bitcoin"] = "median"
+    # an asset's abnormal return is measured against the benchmark without that asset (not for 'bitcoin')
+    benchmark_excludes_asset: StrictBool = True
     estimation_window_days: _Count = 7  # pre-event window for beta and residual volatility
     estimation_step_minutes: _Count = 60  # return step of that window: hourly is what backfills guarantee
     min_estimation_points: Annotated[StrictInt, Field(ge=3)] = 48  # fewer returns: market-adjusted model (beta 1)

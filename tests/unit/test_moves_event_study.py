@@ -254,3 +254,54 @@ def test_a_second_story_on_the_asset_is_a_follow_up_and_confounds_the_first():
     assert not first["is_confounded"] and first["confounding_article_id"] is None  # art2 is its own follow-up
     lone = run(book, events()).loc[("a", "1h")]
     assert lone["event_id"] == "art1" and not lone["is_follow_up"] and not lone["is_confounded"]
+
+
+def six_coin_book(drop_at: pd.Timestamp) -> PriceBook:
+    """Six coins on one market factor (bitcoin 60 % of the cap), hourly for a day, then 5-minute points;
+    bitcoin drops 4 % at ``drop_at`` and nothing else happens."""
+    gen = np.random.default_rng(5)
+    factor = gen.normal(0, 0.01, 24)
+    caps = {"bitcoin": 60.0, "ethereum": 15.0, "solana": 10.0, "ripple": 8.0, "cardano": 4.0, "dogecoin": 3.0}
+    frames = []
+    for i, (coin, cap) in enumerate(caps.items()):
+        hourly = factor + gen.normal(0, 0.002, 24)
+        price = 100.0 * np.concatenate([[1.0], np.cumprod(1 + hourly)])
+        times = [hour(k) for k in range(25)]
+        fine = [hour(24) + pd.Timedelta(minutes=5 * j) for j in range(1, 37)]
+        level = price[-1] * np.cumprod(1 + gen.normal(0, 0.0004, len(fine)))
+        if coin == "bitcoin":
+            level = np.where(np.array(fine) >= drop_at, level * 0.96, level)
+        frames.append(pd.DataFrame({"asset_id": coin, "observed_at": times + fine,
+                                    "price_usd": np.concatenate([price, level]),
+                                    "market_cap_usd": np.concatenate([price, level]) * cap * 1e9,
+                                    "source": "market_chart"}))
+    return PriceBook(pd.concat(frames, ignore_index=True))
+
+
+def test_a_coin_that_dominates_the_index_cannot_make_the_others_abnormal():
+    # issue 14: a bitcoin story, then bitcoin drops 4 %; an unrelated ethereum story 10 minutes before
+    # the drop looked +2 % abnormal (bitcoin's drop, seen through a cap-weighted benchmark)
+    book = six_coin_book(hour(24) + pd.Timedelta(minutes=35))
+    coins = ["bitcoin", "ethereum", "solana", "ripple", "cardano", "dogecoin"]
+    evs = pd.DataFrame({"article_id": ["btc-story", "eth-story"], "story_id": ["s1", "s2"],
+                        "asset_id": ["bitcoin", "ethereum"],
+                        "published_at": [hour(24) + pd.Timedelta(minutes=30), hour(24) + pd.Timedelta(minutes=25)]})
+
+    def rows(kind: str, without_asset: bool) -> pd.DataFrame:
+        params = StudyParams(horizons={"1h": 60}, staleness_minutes={"1h": 65}, window_days=1, step_minutes=60,
+                             min_points=10, benchmark=kind, benchmark_excludes_asset=without_asset)
+        out = compute_moves(evs, book, Benchmark(book, kind, coins), params, tracked_assets=frozenset(coins),
+                            computed_at=NOW)
+        return out.set_index("asset_id")
+
+    today = rows("cap_weighted", False)
+    assert today.loc["ethereum", "is_significant"] and today.loc["ethereum", "abnormal_return"] > 0.015
+    assert today.loc["bitcoin", "abnormal_return"] > -0.025  # most of its own drop is "the market"
+
+    robust = rows("median", True)
+    assert not robust.loc["ethereum", "is_significant"]
+    assert abs(robust.loc["ethereum", "abnormal_return"]) < 0.005
+    assert robust.loc["bitcoin", "is_significant"]
+    assert robust.loc["bitcoin", "abnormal_return"] == pytest.approx(-0.04, abs=0.006)
+    # leaving bitcoin out of its own cap-weighted benchmark recovers its drop too
+    assert rows("cap_weighted", True).loc["bitcoin", "abnormal_return"] == pytest.approx(-0.04, abs=0.006)

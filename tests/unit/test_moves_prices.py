@@ -155,6 +155,45 @@ def test_equal_weighted_benchmark_by_hand():
     assert (spans.start_value[0], spans.end_value[0]) == (3.0, pytest.approx(1.1 + 0.8 + 2.0))
 
 
+def test_median_benchmark_ignores_one_coins_jump():
+    book = PriceBook(frame({
+        "bitcoin": [(0, 100.0, 9e12), (60, 96.0, 8.64e12)],  # -4 %: the jump, most of the cap
+        "eth": [(0, 10.0, 1e11), (60, 10.1, 1.01e11)],  # +1 %
+        "sol": [(0, 5.0, 5e10), (60, 5.0, 5e10)],  # 0 %
+        "xrp": [(0, 2.0, 2e10), (60, 1.98, 1.98e10)],  # -1 %
+    }))
+    start, end = to_us([at(0)]), to_us([at(60)])
+    assert Benchmark(book, "cap_weighted", ["bitcoin", "eth", "sol", "xrp"]).spans(
+        start, end, 5 * US_PER_MINUTE).ret[0] < -0.035  # bitcoin's drop is "the market"
+    spans = Benchmark(book, "median", ["bitcoin", "eth", "sol", "xrp"]).spans(start, end, 5 * US_PER_MINUTE)
+    assert spans.ret[0] == pytest.approx((0.0 - 0.01) / 2)  # the middle of -4, -1, 0, +1 %
+    assert (spans.start_value[0], spans.end_value[0]) == (4.0, pytest.approx(4.0 * 0.995))
+
+
+def test_a_benchmark_can_leave_each_rows_asset_out():
+    book = PriceBook(frame({
+        "big": [(0, 10.0, 300.0), (60, 11.0, 330.0)],  # +10 %
+        "small": [(0, 5.0, 100.0), (60, 4.0, 80.0)],  # -20 %
+        "alone": [(120, 1.0, 1.0), (180, 1.5, 1.5)],  # the only constituent with prices later
+    }))
+    bench = Benchmark(book, "cap_weighted", ["big", "small", "alone"])
+    big, small, alone = book.asset_codes(["big", "small", "alone"])
+    starts, ends = to_us([at(0)] * 3), to_us([at(60)] * 3)
+    spans = bench.spans(starts, ends, 5 * US_PER_MINUTE, np.array([big, small, -1]))
+    assert spans.ret.tolist() == [pytest.approx(-0.20), pytest.approx(0.10), pytest.approx(0.75 * 0.10 - 0.25 * 0.20)]
+    # the same returns for many spans at once, one row per left-out asset
+    grid = bench.returns_excluding(to_us([at(0)]), to_us([at(60)]), 5 * US_PER_MINUTE, np.array([big, small, -1]))
+    assert grid[:, 0].tolist() == spans.ret.tolist()
+    # an asset alone in its benchmark keeps it rather than an empty market
+    later = bench.spans(to_us([at(120)]), to_us([at(180)]), 5 * US_PER_MINUTE, np.array([alone]))
+    assert later.ret[0] == pytest.approx(0.5) and later.status.tolist() == [STATUS_OK]
+    # a bitcoin benchmark has nothing to leave out
+    btc = PriceBook(frame({"bitcoin": [(0, 100.0, 1.0), (60, 103.0, 1.0)]}))
+    code = btc.asset_codes(["bitcoin"])
+    assert Benchmark(btc, "bitcoin", []).spans(to_us([at(0)]), to_us([at(60)]), 5 * US_PER_MINUTE,
+                                              code).ret[0] == pytest.approx(0.03)
+
+
 def test_config_and_quality_suite_accept_exactly_the_benchmark_kinds():
     from newsmarkets.config import parse_config
     from newsmarkets.moves.benchmark import KINDS

@@ -87,6 +87,7 @@ class StudyParams:
     min_points: int = 48
     significance_z: float = 1.96
     benchmark: str = "cap_weighted"
+    benchmark_excludes_asset: bool = False
     pre_publish_minutes: int = 60
     event_gap_minutes: int = 60
 
@@ -100,6 +101,7 @@ class StudyParams:
             min_points=linking.min_estimation_points,
             significance_z=linking.significance_z,
             benchmark=linking.benchmark,
+            benchmark_excludes_asset=linking.benchmark_excludes_asset,
             pre_publish_minutes=linking.pre_publish_minutes,
             event_gap_minutes=linking.event_gap_minutes,
         )
@@ -286,18 +288,26 @@ def compute_moves(events: pd.DataFrame, book: PriceBook, bench: Benchmark, param
     first = int(grid_end.min()) - k_steps * step_us
     grid = np.arange(first, int(grid_end.max()) + step_us, step_us, dtype=np.int64)
     unique_codes, which = np.unique(np.maximum(codes, -1), return_inverse=True)
+    loo = params.benchmark_excludes_asset
+    # each row's benchmark: without its own asset when configured (market rows: the whole benchmark)
+    exclude = np.where(is_market, -1, codes) if loo else None
     asset_grid, market_grid = grid_returns(book, bench, np.maximum(unique_codes, 0), grid, step_us)
     asset_grid[unique_codes < 0] = np.nan  # unknown assets (and market rows) have no asset series
     end_pos = ((grid_end - first) // step_us).astype(np.int64)  # grid index of each event's window end
     window = end_pos[:, None] - k_steps + np.arange(k_steps)[None, :]  # return l ends at grid[l + 1]
-    est = estimate(asset_grid[which[:, None], window], market_grid[window], is_market, params.min_points)
+    if loo:
+        own_market = bench.returns_excluding(grid[:-1], grid[1:], step_us, unique_codes)
+        market_window = own_market[which[:, None], window]
+    else:
+        market_window = market_grid[window]
+    est = estimate(asset_grid[which[:, None], window], market_window, is_market, params.min_points)
 
     # Before publication: from the last price before t0 - pre to the price at publication.
     pre_limit_us = params.pre_publish_staleness_minutes * US_PER_MINUTE
     pre_start = before - params.pre_publish_minutes * US_PER_MINUTE
     pre_steps = params.pre_publish_minutes / params.step_minutes
     at_pre, at_pub = book.asof(codes, pre_start, pre_limit_us), book.asof(codes, before, pre_limit_us)
-    mkt_pre = bench.spans(pre_start, before, pre_limit_us)
+    mkt_pre = bench.spans(pre_start, before, pre_limit_us, exclude)
     with np.errstate(invalid="ignore", divide="ignore"):
         pre_ok = (at_pre.status == STATUS_OK) & (at_pub.status == STATUS_OK)
         pre_asset = np.where(pre_ok, at_pub.price / at_pre.price - 1.0, np.nan)
@@ -315,7 +325,7 @@ def compute_moves(events: pd.DataFrame, book: PriceBook, bench: Benchmark, param
         steps = minutes / params.step_minutes
         at0 = book.asof(codes, before, limit_us)
         ath = book.asof(codes, th, limit_us)
-        mkt = bench.spans(before, th, limit_us)
+        mkt = bench.spans(before, th, limit_us, exclude)
         p0 = np.where(is_market, mkt.start_value, at0.price)
         ph = np.where(is_market, mkt.end_value, ath.price)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -223,7 +223,7 @@ NEWS_MARKET_MOVES = TableSpec(
             pa.field("residual_sigma", pa.float64()),  # per estimation step
             pa.field("estimation_points", pa.int64(), nullable=False),  # returns in the estimation window
             pa.field("model", pa.string(), nullable=False),  # market_model | market_adjusted | mean_adjusted | zero_mean
-            pa.field("benchmark", pa.string(), nullable=False),  # cap_weighted | equal_weighted | bitcoin
+            pa.field("benchmark", pa.string(), nullable=False),  # median | cap_weighted | equal_weighted | bitcoin
             pa.field("computed_at", UTC_TS, nullable=False),
             pa.field("dt", pa.string(), nullable=False),
         ]
