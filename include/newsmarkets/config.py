@@ -316,6 +316,11 @@ class LinkingConfig:
     benchmark: Literal["cap_weighted", "equal_weighted", "median", "bitcoin"] = "median"
     # an asset's abnormal return is measured against the benchmark without that asset (not for 'bitcoin')
     benchmark_excludes_asset: StrictBool = True
+    # Residual sigma: recent returns weigh more (half-life in hours; 0 = the whole window alike), so a volatile day
+    # is not scored with last week's calm; deviations past sigma_clip robust sigmas are capped (0 = never), so an
+    # earlier story's jump in the window does not mute the next. Calibrated in bench/bench_significance.py.
+    sigma_half_life_hours: Annotated[float, Strict(), Field(ge=0, le=24 * 30)] = 6.0
+    sigma_clip: Annotated[float, Strict(), Field(ge=0)] = 4.0
     estimation_window_days: _Count = 7  # pre-event window for beta and residual volatility
     estimation_step_minutes: _Count = 60  # return step of that window: hourly is what backfills guarantee
     min_estimation_points: Annotated[StrictInt, Field(ge=3)] = 48  # fewer returns: market-adjusted model (beta 1)

@@ -305,3 +305,37 @@ def test_a_coin_that_dominates_the_index_cannot_make_the_others_abnormal():
     assert robust.loc["bitcoin", "abnormal_return"] == pytest.approx(-0.04, abs=0.006)
     # leaving bitcoin out of its own cap-weighted benchmark recovers its drop too
     assert rows("cap_weighted", True).loc["bitcoin", "abnormal_return"] == pytest.approx(-0.04, abs=0.006)
+
+
+def test_recent_returns_weigh_more_in_the_sigma_and_an_old_jump_is_capped():
+    from newsmarkets.moves.event_study import residual_sigma
+
+    gen = np.random.default_rng(3)
+    calm, wild = gen.normal(0, 0.01, 156), gen.normal(0, 0.03, 12)
+    dev = np.concatenate([calm, wild])[None, :]  # oldest first: the last 12 hours are 3x as volatile
+    paired = np.ones_like(dev, dtype=bool)
+    alike = residual_sigma(dev, paired, np.array([2]))[0]
+    assert alike == pytest.approx(np.sqrt((dev ** 2).sum() / (168 - 2)))  # the old estimator exactly
+    recent = residual_sigma(dev, paired, np.array([2]), half_life_steps=6)[0]
+    assert alike < 0.015 and recent > 0.022  # the regime shows within hours, not after a week
+
+    jumped = np.concatenate([gen.normal(0, 0.01, 167), [0.0]])
+    jumped[100] = 0.10  # an earlier story's 10 % jump, 68 hours back
+    without = np.delete(jumped, 100)[None, :]
+    plain = residual_sigma(jumped[None, :], np.ones((1, 168), dtype=bool), np.array([2]))[0]
+    capped = residual_sigma(jumped[None, :], np.ones((1, 168), dtype=bool), np.array([2]), clip=4)[0]
+    reference = residual_sigma(without, np.ones((1, 167), dtype=bool), np.array([2]))[0]
+    assert plain > 1.2 * reference  # one jump inflates the whole window's sigma
+    assert capped == pytest.approx(reference, rel=0.08)
+    # unpaired returns weigh nothing
+    holes = paired.copy()
+    holes[0, -12:] = False
+    assert residual_sigma(dev, holes, np.array([2]), half_life_steps=6)[0] < 0.015
+
+
+def test_the_config_sets_the_sigma_and_the_benchmark():
+    from newsmarkets.config import load_config
+
+    params = StudyParams.from_config(load_config(None).linking)
+    assert (params.sigma_half_life_hours, params.sigma_clip) == (6.0, 4.0)
+    assert (params.benchmark, params.benchmark_excludes_asset) == ("median", True)

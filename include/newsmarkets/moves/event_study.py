@@ -17,7 +17,9 @@ asset's and the benchmark's returns are taken on a regular grid of
 ``step_minutes`` (hourly by default: the resolution every backfilled day
 has), ending at the last grid point strictly before ``t0``. With at least
 ``min_points`` paired returns, OLS gives ``alpha`` and ``beta`` (market
-model) and the residual sigma per step (``n - 2`` degrees of freedom);
+model) and the residual sigma per step (``n - 2`` degrees of freedom; recent
+returns weigh more and outliers are capped when ``sigma_half_life_hours`` /
+``sigma_clip`` say so, see :func:`residual_sigma`);
 with fewer, ``beta = 1`` and ``alpha = 0`` (market-adjusted) and sigma is
 the standard deviation of ``asset - market`` returns. Then::
 
@@ -49,6 +51,7 @@ see :mod:`newsmarkets.moves.attribution`.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,6 +91,8 @@ class StudyParams:
     significance_z: float = 1.96
     benchmark: str = "cap_weighted"
     benchmark_excludes_asset: bool = False
+    sigma_half_life_hours: float = 0.0  # 0: every return of the window weighs the same
+    sigma_clip: float = 0.0  # 0: no cap on the window's deviations
     pre_publish_minutes: int = 60
     event_gap_minutes: int = 60
 
@@ -102,6 +107,8 @@ class StudyParams:
             significance_z=linking.significance_z,
             benchmark=linking.benchmark,
             benchmark_excludes_asset=linking.benchmark_excludes_asset,
+            sigma_half_life_hours=linking.sigma_half_life_hours,
+            sigma_clip=linking.sigma_clip,
             pre_publish_minutes=linking.pre_publish_minutes,
             event_gap_minutes=linking.event_gap_minutes,
         )
@@ -197,9 +204,37 @@ def grid_returns(book: PriceBook, bench: Benchmark, codes: np.ndarray, grid_us: 
     return asset, market
 
 
+def residual_sigma(dev: np.ndarray, paired: np.ndarray, dof: np.ndarray, *, half_life_steps: float = 0.0,
+                   clip: float = 0.0) -> np.ndarray:
+    """Per-row sigma of deviations (rows x window, oldest first; ``paired`` marks the real ones).
+
+    ``half_life_steps`` > 0 weighs each deviation by ``0.5 ** (age / half_life)``, so a calmer or
+    wilder regime shows within hours instead of after the whole window; the divisor uses the
+    weights' effective sample size less ``dof``. ``clip`` > 0 caps deviations at that many robust
+    sigmas (1.4826 x median absolute deviation) first, so an earlier event's jump in the window
+    does not inflate the sigma of every story after it. Both 0: ``sqrt(sum dev^2 / (n - dof))``.
+    """
+    k = dev.shape[1]
+    weights = (0.5 ** ((k - 1 - np.arange(k)) / half_life_steps) if half_life_steps > 0 else np.ones(k))
+    w = np.where(paired, weights[None, :], 0.0)
+    if clip > 0 and dev.size:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # rows without any paired return
+            mad = np.nanmedian(np.where(paired, np.abs(dev), np.nan), axis=1)
+        cap = clip * 1.4826 * np.where(np.isfinite(mad), mad, 0.0)
+        dev = np.clip(dev, -cap[:, None], cap[:, None])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = w.sum(axis=1)
+        n_eff = total * total / (w * w).sum(axis=1)
+        return np.sqrt((w * dev * dev).sum(axis=1) / total * n_eff / (n_eff - dof))
+
+
 def estimate(asset_returns: np.ndarray, market_returns: np.ndarray, is_market: np.ndarray,
-             min_points: int) -> Estimates:
-    """Per-row model over paired returns (rows x window; NaN = missing), vectorised over rows."""
+             min_points: int, *, half_life_steps: float = 0.0, clip: float = 0.0) -> Estimates:
+    """Per-row model over paired returns (rows x window; NaN = missing), vectorised over rows.
+
+    ``half_life_steps`` and ``clip``: how the sigma weighs and caps the window (see :func:`residual_sigma`).
+    """
     rows = asset_returns.shape[0]
     ra = np.where(is_market[:, None], market_returns, asset_returns)
     rm = market_returns
@@ -218,14 +253,12 @@ def estimate(asset_returns: np.ndarray, market_returns: np.ndarray, is_market: n
         beta = np.where(ols, cov / np.where(var_m > 0, var_m, 1.0), 1.0)
         alpha = np.where(ols, mean_a - beta * mean_m, 0.0)
         resid = np.where(paired, ra - alpha[:, None] - beta[:, None] * rm, 0.0)
-        sse_ols = (resid * resid).sum(axis=1)
-        sigma_ols = np.sqrt(sse_ols / (n - 2))
         # market-adjusted: the spread asset - market; market rows: the market's own returns
         spread = np.where(paired, np.where(is_market[:, None], ra, ra - rm), 0.0)
         spread_mean = spread.sum(axis=1) / safe_n
         spread_dev = np.where(paired, spread - spread_mean[:, None], 0.0)
-        sigma_plain = np.sqrt((spread_dev * spread_dev).sum(axis=1) / (n - 1))
-    sigma = np.where(ols, sigma_ols, sigma_plain)
+    sigma = residual_sigma(np.where(ols[:, None], resid, spread_dev), paired, np.where(ols, 2, 1),
+                           half_life_steps=half_life_steps, clip=clip)
     sigma = np.where((n >= 2) & np.isfinite(sigma) & (sigma > _MIN_SIGMA), sigma, np.nan)
     market_mean = np.where(enough, spread_mean, 0.0)
     model = np.where(is_market, np.where(enough, "mean_adjusted", "zero_mean"),
@@ -300,7 +333,8 @@ def compute_moves(events: pd.DataFrame, book: PriceBook, bench: Benchmark, param
         market_window = own_market[which[:, None], window]
     else:
         market_window = market_grid[window]
-    est = estimate(asset_grid[which[:, None], window], market_window, is_market, params.min_points)
+    est = estimate(asset_grid[which[:, None], window], market_window, is_market, params.min_points,
+                   half_life_steps=params.sigma_half_life_hours * 60 / params.step_minutes, clip=params.sigma_clip)
 
     # Before publication: from the last price before t0 - pre to the price at publication.
     pre_limit_us = params.pre_publish_staleness_minutes * US_PER_MINUTE
