@@ -13,8 +13,10 @@ world's own asset links, so only the significance rule is measured, not
 extraction or linking. Scored with :func:`newsmarkets.moves.recovery.recovery`
 at 1h, side by side in one run:
 
-* ``|z| >= 1.96``: today's ``is_significant`` (with the configured benchmark);
-* ``q <= 0.05``: Benjamini-Hochberg per day and horizon (the ``q_value`` column);
+* ``|z| >= 1.96``: the old ``is_significant`` (with the configured benchmark);
+* ``q <= 0.05``: Benjamini-Hochberg per day and horizon (the ``q_value``
+  column); with ``|z| >= 1.96`` this is today's ``is_significant``
+  (``linking.significance_q``);
 * ``q <= 0.05, clean``: and neither confounded (``is_confounded``) nor a follow-up.
 
 ``z spread (clean)``: the standard deviation of ``abnormal_z`` over asset
@@ -133,6 +135,11 @@ def gold_rows(world, book, originals, links, params) -> pd.DataFrame:
     return pd.concat(gold, ignore_index=True)
 
 
+def by_z(rows: pd.DataFrame) -> pd.Series:
+    """The old rule: a computed row with |abnormal_z| >= 1.96, whatever its q-value."""
+    return rows["missing_reason"].isna() & (rows["abnormal_z"].abs().fillna(0) >= 1.96)
+
+
 def spill_over(rows: pd.DataFrame, market_truth: dict) -> int:
     """Significant asset rows with no event of their own but another coin's event inside their window."""
     from newsmarkets.moves import MARKET
@@ -140,7 +147,7 @@ def spill_over(rows: pd.DataFrame, market_truth: dict) -> int:
     events = [(pd.Timestamp(e["at"]), set(e["asset_ids"])) for e in market_truth["events"] if e["kind"] == "asset"]
     market_events = [pd.Timestamp(e["at"]) for e in market_truth["events"] if e["kind"] == "market"]
     count = 0
-    picked = rows[rows["is_significant"].astype(bool) & (rows["asset_id"] != MARKET)]
+    picked = rows[by_z(rows) & (rows["asset_id"] != MARKET)]
     for asset, t0, minutes in zip(picked["asset_id"], pd.to_datetime(picked["published_at"], utc=True),
                                   picked["horizon_minutes"]):
         lo, hi = t0 - timedelta(minutes=15), t0 + timedelta(minutes=int(minutes))
@@ -149,6 +156,19 @@ def spill_over(rows: pd.DataFrame, market_truth: dict) -> int:
             continue
         count += bool(inside)
     return count
+
+
+def score_rules(rows: pd.DataFrame, articles: pd.DataFrame, market_truth: dict, news_truth: dict,
+                assets: set[str]) -> dict:
+    """Precision and recall at 1h of the old rule (|z|) and of today's (q)."""
+    from newsmarkets.moves.recovery import recovery
+
+    out = {}
+    for rule, flag in (("|z| >= 1.96", by_z(rows)), (f"q <= {Q_LEVEL}", rows["q_value"].fillna(1.0) <= Q_LEVEL)):
+        r = recovery(rows.assign(is_significant=flag), articles, market_truth, news_truth, horizon=HORIZON,
+                     assets=assets)
+        out[rule] = {"precision": r["precision"], "recall": r["recall"]}
+    return out
 
 
 def run_world(label: str, n_assets: int, shape) -> dict:
@@ -174,7 +194,7 @@ def run_world(label: str, n_assets: int, shape) -> dict:
     at_h = gold[gold["horizon"] == HORIZON]
     q_ok = gold["q_value"].fillna(1.0) <= Q_LEVEL
     clean = ~gold["is_confounded"].astype(bool) & ~gold["is_follow_up"].astype(bool)
-    rules = {"|z| >= 1.96": gold["is_significant"].astype(bool), f"q <= {Q_LEVEL}": q_ok,
+    rules = {"|z| >= 1.96": by_z(gold), f"q <= {Q_LEVEL}": q_ok,
              f"q <= {Q_LEVEL}, clean": q_ok & clean}
     scored = {}
     for name, flag in rules.items():
@@ -186,12 +206,7 @@ def run_world(label: str, n_assets: int, shape) -> dict:
     benchmarks = {}
     for name, kind, loo in BENCHMARKS:
         rows = gold_rows(world, book, originals, links, replace(params, benchmark=kind, benchmark_excludes_asset=loo))
-        by_rule = {}
-        for rule, flag in (("|z| >= 1.96", rows["is_significant"].astype(bool)),
-                           (f"q <= {Q_LEVEL}", rows["q_value"].fillna(1.0) <= Q_LEVEL)):
-            r = recovery(rows.assign(is_significant=flag), articles, market_truth, news_truth, horizon=HORIZON,
-                         assets=set(world.asset_ids))
-            by_rule[rule] = {"precision": r["precision"], "recall": r["recall"]}
+        by_rule = score_rules(rows, articles, market_truth, news_truth, set(world.asset_ids))
         one_h = rows[rows["horizon"] == HORIZON]
         btc_truth = [m for m in recovery(rows, articles, market_truth, news_truth, horizon=HORIZON,
                                          assets=set(world.asset_ids))["misses"] if m["asset_id"] == "bitcoin"]
@@ -203,12 +218,7 @@ def run_world(label: str, n_assets: int, shape) -> dict:
     for name, half_life, clip in SIGMAS:
         rows = gold_rows(world, book, originals, links, replace(params, sigma_half_life_hours=half_life,
                                                                   sigma_clip=clip))
-        by_rule = {}
-        for rule, flag in (("|z| >= 1.96", rows["is_significant"].astype(bool)),
-                           (f"q <= {Q_LEVEL}", rows["q_value"].fillna(1.0) <= Q_LEVEL)):
-            r = recovery(rows.assign(is_significant=flag), articles, market_truth, news_truth, horizon=HORIZON,
-                         assets=set(world.asset_ids))
-            by_rule[rule] = {"precision": r["precision"], "recall": r["recall"]}
+        by_rule = score_rules(rows, articles, market_truth, news_truth, set(world.asset_ids))
         one_h = rows[rows["horizon"] == HORIZON]
         sigmas[name] = {"rules": by_rule, "z_spread_clean_1h_by_day": [
             clean_z_spread(part, market_truth)[0] for _, part in one_h.groupby("dt")]}

@@ -325,6 +325,9 @@ class LinkingConfig:
     estimation_step_minutes: _Count = 60  # return step of that window: hourly is what backfills guarantee
     min_estimation_points: Annotated[StrictInt, Field(ge=3)] = 48  # fewer returns: market-adjusted model (beta 1)
     significance_z: _Positive = 1.96
+    # is_significant also needs q_value (Benjamini-Hochberg over the day's rows of a horizon) at most this: about
+    # this share of the significant rows are false discoveries when the model holds (1: |z| alone decides)
+    significance_q: Annotated[float, Strict(), Field(gt=0, le=1)] = 0.05
     move_z: _Positive = 3.0  # |z| of a 1h return that makes a market_moves row
     move_lookback_minutes: _Count = 120  # articles this long before a move's hour are listed with it
     pre_publish_minutes: _Count = 60  # each row's return over this window before publication (leaks, late stories)

@@ -201,3 +201,35 @@ def test_convenience_views_join_titles_to_moves_and_rank_sources(tmp_path):
         assert con.execute("""SELECT source, horizon, stories_first_reported, stories_followed_by_significant_move,
                                      lead_rate FROM source_lead ORDER BY ALL""").fetchall() == [
             ("coinwire", "1h", 1, 1, 1.0), ("ledgerpost", "1h", 1, 0, 0.0)]
+
+
+def test_caar_views_average_abnormal_returns_with_t_statistics(tmp_path):
+    wh = Warehouse(str(tmp_path / "wh"))
+    at = pd.Timestamp("2026-01-05T10:00Z")
+    ids = ["a1", "a2", "a3", "a4"]
+    wh.write("articles", _rows(TABLES["articles"], 4, article_id=ids, story_id=["s1", "s2", "s3", "s4"],
+                               source=["coinwire", "coinwire", "coinwire", "ledgerpost"], title=["t"] * 4,
+                               url=[f"http://x/{i}" for i in ids], published_at=[at] * 4, is_original=[True] * 4), DAY)
+    wh.write("news_market_moves", _rows(
+        TABLES["news_market_moves"], 6,
+        article_id=["a1", "a2", "a3", "a4", "a1", "a2"], story_id=["s1", "s2", "s3", "s4", "s1", "s2"],
+        asset_id=["bitcoin", "bitcoin", "bitcoin", "solana", "market", "market"], horizon=["1h"] * 6,
+        horizon_minutes=[60] * 6, published_at=[at] * 6,
+        abnormal_return=[0.02, 0.04, 0.5, -0.01, 0.001, 0.003], abnormal_z=[2.0, 4.0, 9.0, -1.0, 0.1, 0.3],
+        is_significant=[True, True, True, False, False, False], is_settled=[True] * 6,
+        is_confounded=[False, False, True, False, False, False],
+        missing_reason=[None] * 6), DAY)
+    catalog = str(tmp_path / "c.duckdb")
+    refresh_catalog(wh, catalog)
+    with duckdb.connect(catalog, read_only=True) as con:
+        rows = con.execute("""SELECT source, event_window, rows, caar, t_stat, share_significant
+                              FROM caar_by_source ORDER BY ALL""").fetchall()
+        # coinwire's clean rows: +2 % and +4 %: mean 0.03, sd 0.01414, t = 0.03 / (0.01414 / sqrt 2) = 3.0
+        assert rows[0][:3] == ("coinwire", "clean", 2) and rows[0][3] == pytest.approx(0.03)
+        assert rows[0][4] == pytest.approx(3.0) and rows[0][5] == 1.0
+        # the confounded row stays out of the clean mean; one row has no t-statistic; market rows are not a source's
+        assert rows[1][:4] == ("coinwire", "confounded", 1, pytest.approx(0.5)) and rows[1][4] is None
+        assert rows[2][:4] == ("ledgerpost", "clean", 1, pytest.approx(-0.01))
+        assert len(rows) == 3
+        by_asset = dict(con.execute("SELECT asset_id, caar FROM caar_by_asset WHERE event_window = 'clean'").fetchall())
+        assert by_asset == {"bitcoin": pytest.approx(0.03), "solana": pytest.approx(-0.01), "market": pytest.approx(0.002)}

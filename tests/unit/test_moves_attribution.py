@@ -54,3 +54,19 @@ def test_events_outside_the_rows_still_lead_and_confound():
     only_a3 = rows("4h").iloc[[2]]
     assert confounders(only_a3, clusters).tolist() == ["a5"]
     assert cluster_events(EVENTS.iloc[:0], 60).empty
+
+
+def test_a_moves_candidate_stories_put_each_events_first_story_before_its_follow_ups():
+    from newsmarkets.moves.market_moves import attach_articles
+
+    moves = pd.DataFrame({"asset_id": ["bitcoin"], "window_start_at": [at("11:00")], "window_end_at": [at("12:00")]})
+    originals = pd.DataFrame({"article_id": ["lead", "follow", "other", "unlinked"],
+                              "title": ["Bitcoin ETF approved", "More on the ETF", "Miners sell", "Rates on hold"],
+                              "published_at": [at("10:10"), at("10:40"), at("08:30"), at("11:20")]})
+    links = pd.DataFrame({"article_id": ["lead", "follow", "other"], "asset_id": ["bitcoin"] * 3})
+    plain = attach_articles(moves, originals, links, lookback_minutes=180)
+    ranked = attach_articles(moves, originals, links, lookback_minutes=180, event_gap_minutes=60)
+    assert plain.loc[0, "article_ids"] == ["follow", "lead", "other", "unlinked"]  # most recent linked first
+    # the follow-up repeats the lead: the lead and the other event's story come first, then the follow-up
+    assert ranked.loc[0, "article_ids"] == ["lead", "other", "follow", "unlinked"]
+    assert (ranked.loc[0, "article_count"], ranked.loc[0, "linked_article_count"]) == (4, 3)

@@ -339,3 +339,25 @@ def test_the_config_sets_the_sigma_and_the_benchmark():
     params = StudyParams.from_config(load_config(None).linking)
     assert (params.sigma_half_life_hours, params.sigma_clip) == (6.0, 4.0)
     assert (params.benchmark, params.benchmark_excludes_asset) == ("median", True)
+
+
+def test_a_row_past_the_z_threshold_needs_its_q_value_too():
+    # the asset's 1h abnormal return set to z = 2.2 (p 0.028); its day's 1h family is it and the market row,
+    # so Benjamini-Hochberg gives q = 2 x 0.028 = 0.056: significant by |z| alone, not at q <= 0.05
+    r_m = R_M.copy()
+    r_m[24] = R_M[:24].mean()  # a quiet market hour: the market row's p is about 1
+    x, y = r_m[:24], (0.0005 + 2.0 * r_m + NOISE)[:24]
+    beta, alpha = np.polyfit(x, y, 1)
+    sigma = np.sqrt(np.sum((y - alpha - beta * x) ** 2) / (24 - 2))
+    r_a = 0.0005 + 2.0 * r_m + NOISE
+    r_a[24] += 2.2 * sigma - (r_a[24] - alpha - beta * r_m[24])
+    book = book_of(series("m", r_m, 100.0, cap=True), series("a", r_a, 10.0, cap=False))
+    by_z = run(book, events())
+    by_q = run(book, events(), params=StudyParams(**{**PARAMS.__dict__, "significance_q": 0.05}))
+    assert by_z.loc[("a", "1h"), "abnormal_z"] == pytest.approx(2.2)
+    assert by_q.loc[("a", "1h"), "q_value"] == pytest.approx(0.0556, abs=0.001)
+    assert bool(by_z.loc[("a", "1h"), "is_significant"]) and not bool(by_q.loc[("a", "1h"), "is_significant"])
+    # a clear move keeps it at any level: +3 % abnormal is z ~ 17
+    strong = run(book_of(series("m", R_M, 100.0, cap=True), series("a", R_A, 10.0, cap=False)), events(),
+                 params=StudyParams(**{**PARAMS.__dict__, "significance_q": 0.001}))
+    assert bool(strong.loc[("a", "1h"), "is_significant"])

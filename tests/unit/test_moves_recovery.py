@@ -85,3 +85,19 @@ def test_untracked_assets_are_left_out_of_the_truth():
 def test_bad_input_is_named():
     with pytest.raises(RecoveryError, match="is_significant"):
         recovery(gold_rows([]).drop(columns=["is_significant"]), ARTICLES, MARKET_TRUTH, NEWS_TRUTH)
+
+
+def test_event_rows_are_split_by_clean_and_confounded_windows():
+    gold = gold_rows([
+        ("a2", "solana", "1h", 5.0, None),  # ev-1, clean
+        ("a3", MARKET, "1h", -4.0, None),  # ev-2, confounded by another story on the market
+        ("a5", "near", "1h", 0.5, None),  # no event
+    ])
+    gold["is_confounded"] = [False, True, False]
+    gold["is_follow_up"] = False
+    out = recovery(gold, ARTICLES, MARKET_TRUTH, NEWS_TRUTH, horizon="1h")
+    groups = {g["group"]: g for g in out["by_window"]}
+    assert set(groups) == {"event, clean", "event, confounded", "non-event"}
+    assert groups["event, clean"]["mean_abs_z"] == 5.0 and groups["event, confounded"]["mean_abs_z"] == 4.0
+    # a gold table without the window columns (an old copy) has no split
+    assert recovery(gold.drop(columns=["is_confounded"]), ARTICLES, MARKET_TRUTH, NEWS_TRUTH)["by_window"] == []

@@ -37,7 +37,8 @@ Testing many rows. ``p_value`` is the two-sided normal p of ``abnormal_z``;
 ``q_value`` the Benjamini-Hochberg adjusted p over the rows of the same UTC
 day and horizon (the family one day's batch tests): among rows with
 ``q_value <= q``, about a share ``q`` are false discoveries when the model
-holds. Before publication. ``pre_publish_return`` is the row's return over
+holds; ``is_significant`` needs both ``|abnormal_z| >= significance_z``
+and ``q_value <= significance_q``. Before publication. ``pre_publish_return`` is the row's return over
 the ``pre_publish_minutes`` before the price at publication (the
 benchmark's for ``market`` rows) and ``pre_publish_abnormal_return`` its
 abnormal part under the same model: a move that started before the story
@@ -89,6 +90,7 @@ class StudyParams:
     step_minutes: int = 60
     min_points: int = 48
     significance_z: float = 1.96
+    significance_q: float = 1.0  # 1: |z| alone decides
     benchmark: str = "cap_weighted"
     benchmark_excludes_asset: bool = False
     sigma_half_life_hours: float = 0.0  # 0: every return of the window weighs the same
@@ -105,6 +107,7 @@ class StudyParams:
             step_minutes=linking.estimation_step_minutes,
             min_points=linking.min_estimation_points,
             significance_z=linking.significance_z,
+            significance_q=linking.significance_q,
             benchmark=linking.benchmark,
             benchmark_excludes_asset=linking.benchmark_excludes_asset,
             sigma_half_life_hours=linking.sigma_half_life_hours,
@@ -429,6 +432,8 @@ def compute_moves(events: pd.DataFrame, book: PriceBook, bench: Benchmark, param
     day = out["published_at"].dt.strftime("%Y-%m-%d")
     for _, rows in out.groupby([day, out["horizon"]], sort=False).groups.items():
         out.loc[rows, "q_value"] = bh_q_values(out.loc[rows, "p_value"].to_numpy(dtype=float))
+    # significant: past the z threshold and kept by Benjamini-Hochberg at the configured level
+    out["is_significant"] = out["is_significant"].astype(bool) & (out["q_value"].fillna(1.0) <= params.significance_q)
     order = {h: i for i, h in enumerate(params.horizons)}
     out = out.sort_values(["article_id", "asset_id", "horizon"], key=lambda s: s.map(order) if s.name == "horizon" else s)
     return out.reset_index(drop=True)[OUTPUT_COLUMNS]

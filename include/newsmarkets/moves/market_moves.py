@@ -9,8 +9,11 @@ over the ``window_days`` before it (trailing, no look-ahead)::
 
 and kept when ``|move_z| >= move_z`` with at least ``min_points`` trailing
 returns. Each move lists the story originals published in
-``[window_start - lookback, window_end)``: articles linked to the moved
-asset first, then the most recent first, at most :data:`MAX_MOVE_ARTICLES`
+``[window_start - lookback, window_end)``, ranked: articles linked to the
+moved asset first; among them the first story of each event cluster before
+its follow-ups (stories on the asset within ``event_gap_minutes`` of an
+earlier one repeat it: :func:`~newsmarkets.moves.attribution.cluster_events`);
+then the most recent first, at most :data:`MAX_MOVE_ARTICLES`
 (``article_count`` says how many there were). For the market every article
 counts as linked (every story has a ``market`` row in news_market_moves).
 """
@@ -23,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from newsmarkets.moves import MARKET
+from newsmarkets.moves.attribution import cluster_events
 from newsmarkets.moves.benchmark import Benchmark
 from newsmarkets.moves.prices import US_PER_MINUTE, PriceBook, from_us, to_us
 
@@ -101,7 +105,7 @@ def hourly_moves(book: PriceBook, bench: Benchmark, assets: list[str], start: da
 
 
 def attach_articles(moves: pd.DataFrame, originals: pd.DataFrame, links: pd.DataFrame, *,
-                    lookback_minutes: int) -> pd.DataFrame:
+                    lookback_minutes: int, event_gap_minutes: int = 0) -> pd.DataFrame:
     """``moves`` plus the ranked articles published before each (see the module docstring)."""
     out = moves.reset_index(drop=True).assign(_move=lambda f: np.arange(len(f)))
     empty_lists = pd.Series([[] for _ in range(len(out))], dtype=object)
@@ -117,7 +121,18 @@ def attach_articles(moves: pd.DataFrame, originals: pd.DataFrame, links: pd.Data
     linked = links[["article_id", "asset_id"]].drop_duplicates().assign(_linked=True)
     pairs = pairs.merge(linked, on=["article_id", "asset_id"], how="left")
     pairs["_linked"] = pairs["_linked"].fillna(False).astype(bool) | (pairs["asset_id"] == MARKET)
-    pairs = pairs.sort_values(["_move", "_linked", "published_at", "article_id"], ascending=[True, False, False, True])
+    pairs["_lead"] = True
+    if event_gap_minutes > 0:
+        # every story counts for the market, as in news_market_moves; per coin, its own links
+        stories = arts[["article_id", "published_at"]]
+        events = pd.concat([stories.merge(links[["article_id", "asset_id"]].drop_duplicates(), on="article_id"),
+                            stories.assign(asset_id=MARKET)], ignore_index=True)
+        clusters = cluster_events(events, event_gap_minutes)
+        follow_ups = set(zip(clusters.loc[clusters["is_follow_up"], "article_id"],
+                             clusters.loc[clusters["is_follow_up"], "asset_id"]))
+        pairs["_lead"] = [(a, x) not in follow_ups for a, x in zip(pairs["article_id"], pairs["asset_id"])]
+    pairs = pairs.sort_values(["_move", "_linked", "_lead", "published_at", "article_id"],
+                              ascending=[True, False, False, False, True])
     grouped = pairs.groupby("_move")
     counts = grouped.size()
     linked_counts = grouped["_linked"].sum()
@@ -134,13 +149,14 @@ def attach_articles(moves: pd.DataFrame, originals: pd.DataFrame, links: pd.Data
 def compute_market_moves(book: PriceBook, bench: Benchmark, assets: list[str], start: datetime, end: datetime,
                          originals: pd.DataFrame, links: pd.DataFrame, *, window_days: int, min_points: int,
                          move_z: float, lookback_minutes: int, benchmark: str,
-                         computed_at: datetime) -> pd.DataFrame:
+                         computed_at: datetime, event_gap_minutes: int = 0) -> pd.DataFrame:
     """``market_moves`` rows for the hours starting in [start, end)."""
     moves = hourly_moves(book, bench, assets, start, end, window_days=window_days, min_points=min_points,
                          move_z=move_z)
     if not len(moves):
         return _empty()
-    out = attach_articles(moves, originals, links, lookback_minutes=lookback_minutes)
+    out = attach_articles(moves, originals, links, lookback_minutes=lookback_minutes,
+                          event_gap_minutes=event_gap_minutes)
     out["benchmark"] = benchmark
     out["computed_at"] = pd.Timestamp(computed_at).tz_convert("UTC")
     for column in ("window_start_at", "window_end_at", "computed_at"):

@@ -105,7 +105,7 @@ def compute_day(cfg: Config, wh, day: str, *, computed_at: datetime) -> tuple[pd
         book, bench, tracked, interval.start, interval.end, originals, links,
         window_days=linking.estimation_window_days, min_points=linking.min_estimation_points,
         move_z=linking.move_z, lookback_minutes=linking.move_lookback_minutes, benchmark=linking.benchmark,
-        computed_at=computed_at,
+        computed_at=computed_at, event_gap_minutes=linking.event_gap_minutes,
     )
     stats = {
         "articles_read": len(articles), "links_read": len(links), "price_rows_read": len(prices),

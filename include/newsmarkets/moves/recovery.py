@@ -134,6 +134,7 @@ def recovery(gold: pd.DataFrame, articles: pd.DataFrame, market_truth: dict, new
         "false_positives": false_positives,
         "articles_matched": len(slug_of),
         "by_horizon": abnormal_by_horizon(gold, event_of, set(truth)),
+        "by_window": abnormal_by_window(gold, event_of, set(truth)),
     }
 
 
@@ -161,4 +162,26 @@ def abnormal_by_horizon(gold: pd.DataFrame, event_of: dict[str, str | None], tru
             "mean_abs_z": round(float(part["_absz"].mean()), 4),
             "share_significant": round(float(part["is_significant"].astype(bool).mean()), 4),
         })
+    return out
+
+
+def abnormal_by_window(gold: pd.DataFrame, event_of: dict[str, str | None], truth_keys: set[str]) -> list[dict]:
+    """:func:`abnormal_by_horizon` with the event rows split by their window: ``event, clean`` (no other story on
+    the asset inside the horizon, not a follow-up) vs ``event, confounded``; plus ``non-event``."""
+    if not {"is_confounded", "is_follow_up"} <= set(gold.columns):
+        return []
+    rows = gold[gold["missing_reason"].isna()].copy()
+    if not len(rows):
+        return []
+    keys = _event_keys(rows, event_of)
+    has_event = rows["article_id"].map(lambda a: event_of.get(a) is not None)
+    crowded = rows["is_confounded"].astype(bool) | rows["is_follow_up"].astype(bool)
+    rows["group"] = np.where(keys.isin(truth_keys), np.where(crowded, "event, confounded", "event, clean"),
+                             np.where(has_event, "event, other link", "non-event"))
+    out = []
+    for (minutes, horizon, group), part in rows.groupby(["horizon_minutes", "horizon", "group"], sort=True):
+        out.append({"horizon": horizon, "horizon_minutes": int(minutes), "group": group, "rows": int(len(part)),
+                    "mean_abs_abnormal_return": round(float(part["abnormal_return"].abs().mean()), 6),
+                    "mean_abs_z": round(float(part["abnormal_z"].abs().mean()), 4),
+                    "share_significant": round(float(part["is_significant"].astype(bool).mean()), 4)})
     return out

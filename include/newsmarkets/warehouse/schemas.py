@@ -200,7 +200,7 @@ NEWS_MARKET_MOVES = TableSpec(
             pa.field("p_value", pa.float64()),  # two-sided normal p of abnormal_z
             # Benjamini-Hochberg adjusted p over the rows of the same UTC day and horizon
             pa.field("q_value", pa.float64()),
-            pa.field("is_significant", pa.bool_(), nullable=False),  # |abnormal_z| >= linking.significance_z
+            pa.field("is_significant", pa.bool_(), nullable=False),  # |z| >= significance_z and q <= significance_q
             pa.field("is_settled", pa.bool_(), nullable=False),  # false: prices for the horizon are not in yet
             # The return over linking.pre_publish_minutes up to price_at_publish_usd (the benchmark's for
             # 'market' rows), and its abnormal part under the row's model: moves that began before the story

@@ -17,6 +17,24 @@ class ConvenienceView:
     description: str
 
 
+def _caar(group: str, join: str, where: str) -> str:
+    """CAAR-style aggregates of news_market_moves grouped by ``group``, horizon and event window."""
+    return f"""
+        SELECT {group}, m.horizon, min(m.horizon_minutes) AS horizon_minutes,
+               CASE WHEN m.is_follow_up THEN 'follow-up' WHEN m.is_confounded THEN 'confounded' ELSE 'clean' END
+                   AS event_window,
+               count(*) AS rows, count(DISTINCT m.story_id) AS stories,
+               avg(m.abnormal_return) AS caar,
+               CASE WHEN count(*) > 1 AND stddev_samp(m.abnormal_return) > 0
+                    THEN avg(m.abnormal_return) / (stddev_samp(m.abnormal_return) / sqrt(count(*))) END AS t_stat,
+               avg(abs(m.abnormal_return)) AS avg_abs_abnormal_return,
+               avg(m.is_significant::INTEGER) AS share_significant
+        FROM news_market_moves AS m {join}
+        WHERE m.missing_reason IS NULL AND m.is_settled AND {where}
+        GROUP BY ALL
+        """
+
+
 VIEWS: tuple[ConvenienceView, ...] = (
     ConvenienceView(
         "article_moves",
@@ -45,6 +63,19 @@ VIEWS: tuple[ConvenienceView, ...] = (
         """,
         "Per source and horizon: stories the source published first (syndicated copies count for "
         "the original's source only) and how often a significant abnormal move followed.",
+    ),
+    ConvenienceView(
+        "caar_by_source",
+        _caar("a.source", "JOIN articles AS a USING (article_id)", "m.asset_id <> 'market'"),
+        "Event study per source, horizon and event window (clean, confounded, follow-up): the cumulative average "
+        "abnormal return from publication to the horizon over the linked assets' settled rows, its t-statistic "
+        "(mean / (sd / sqrt(n))), mean |abnormal return| and the share significant.",
+    ),
+    ConvenienceView(
+        "caar_by_asset",
+        _caar("m.asset_id", "", "TRUE"),
+        "Event study per asset (and 'market'), horizon and event window: cumulative average abnormal return, "
+        "t-statistic, mean |abnormal return| and share significant over settled rows.",
     ),
     ConvenienceView(
         "latest_prices",
