@@ -46,6 +46,7 @@ from newsmarkets.credentials import PRICES_CONN_ID, S3_CONN_ID, provider_api_key
 BUNDLED_CONFIG = Path(__file__).parent / "config" / "replay.yaml"
 CONFIG_ENV = "NEWSMARKETS_CONFIG"
 WAREHOUSE_ENV = "NEWSMARKETS_WAREHOUSE"
+WAREHOUSE_FORMAT_ENV = "NEWSMARKETS_WAREHOUSE_FORMAT"
 
 _COINGECKO_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _HTTP_URL = re.compile(r"^https?://[^/\s]+")
@@ -479,6 +480,9 @@ class NewsConfig:
 class Config:
     warehouse: Annotated[_Text, _Required, AfterValidator(lambda w: w.rstrip("/"))]
     prices: Annotated[PricesConfig, _Required]
+    # parquet: one Parquet file per run interval; delta: Delta Lake tables (transaction log, safe
+    # concurrent writers on object storage). NEWSMARKETS_WAREHOUSE_FORMAT overrides it.
+    warehouse_format: Literal["parquet", "delta"] = "parquet"
     http: Annotated[HttpConfig, _Section] = field(default_factory=HttpConfig)
     quality: Annotated[QualityConfig, _Section] = field(default_factory=QualityConfig)
     replay: Annotated[ReplayConfig, _Section] = field(default_factory=ReplayConfig)
@@ -607,6 +611,8 @@ def parse_config(raw: Any, *, source_path: str | None = None) -> Config:
     data = {**raw, "source_path": source_path}
     if os.environ.get(WAREHOUSE_ENV):
         data["warehouse"] = os.environ[WAREHOUSE_ENV]
+    if os.environ.get(WAREHOUSE_FORMAT_ENV):
+        data["warehouse_format"] = os.environ[WAREHOUSE_FORMAT_ENV]
     try:
         cfg = _validator().validate_python(data)
     except ValidationError as exc:

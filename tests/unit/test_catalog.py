@@ -39,15 +39,21 @@ def describe(con, view):
     return [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE {view}").fetchall()]
 
 
+@pytest.fixture(params=["parquet", "delta"])
+def fmt(request) -> str:
+    """Views read Parquet-layout and Delta tables alike."""
+    return request.param
+
+
 @pytest.fixture
-def filled(tmp_path):
-    wh = Warehouse(str(tmp_path / "wh"))
+def filled(tmp_path, fmt):
+    wh = Warehouse.open(str(tmp_path / "wh"), format=fmt)
     wh.write("price_snapshots", pd.concat([snapshots("2026-01-05", range(24)), snapshots("2026-01-06", [0])]),
              Interval(DAY.start, DAY.end + timedelta(days=1)))
     return wh
 
 
-def test_one_view_per_table_queryable_from_another_cwd_with_absolute_paths(filled, tmp_path, monkeypatch):
+def test_one_view_per_table_queryable_from_another_cwd_with_absolute_paths(filled, tmp_path, monkeypatch, fmt):
     catalog = tmp_path / "catalogs" / "warehouse.duckdb"
     counts = refresh_catalog(filled, str(catalog))
     assert counts == {**EMPTY, "price_snapshots": 25}
@@ -63,7 +69,10 @@ def test_one_view_per_table_queryable_from_another_cwd_with_absolute_paths(fille
         assert con.execute("SELECT count(*) FROM price_gaps WHERE dt = DATE '2026-01-05'").fetchone() == (0,)
         assert con.execute("SELECT * FROM dq_results").fetchall() == []
         (sql,) = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'price_snapshots'").fetchone()
-        assert f"'{tmp_path}/wh/price_snapshots/*/*.parquet'" in sql
+        if fmt == "parquet":
+            assert f"'{tmp_path}/wh/price_snapshots/*/*.parquet'" in sql
+        else:  # exactly the committed version's files, by absolute path
+            assert all(f"'{f}'" in sql for f in filled.files("price_snapshots")) and "*" not in sql.split("FROM", 1)[1]
         kinds = dict(describe(con, "price_snapshots"))
         assert kinds["dt"] == "DATE" and kinds["observed_at"] == "TIMESTAMP WITH TIME ZONE"
         assert [n for n, _ in describe(con, "price_snapshots")] == PRICE_SNAPSHOTS.schema.names
@@ -73,8 +82,8 @@ def test_one_view_per_table_queryable_from_another_cwd_with_absolute_paths(fille
         con.close()
 
 
-def test_an_empty_tables_view_has_the_same_columns_and_types_as_a_filled_one(filled, tmp_path):
-    empty_wh = Warehouse(str(tmp_path / "empty"))
+def test_an_empty_tables_view_has_the_same_columns_and_types_as_a_filled_one(filled, tmp_path, fmt):
+    empty_wh = Warehouse.open(str(tmp_path / "empty"), format=fmt)
     refresh_catalog(empty_wh, str(tmp_path / "empty.duckdb"))
     refresh_catalog(filled, str(tmp_path / "filled.duckdb"))
     with duckdb.connect(str(tmp_path / "empty.duckdb"), read_only=True) as empty, \
@@ -176,8 +185,8 @@ def _rows(spec, n, **columns):
     return pd.DataFrame(frame)
 
 
-def test_convenience_views_join_titles_to_moves_and_rank_sources(tmp_path):
-    wh = Warehouse(str(tmp_path / "wh"))
+def test_convenience_views_join_titles_to_moves_and_rank_sources(tmp_path, fmt):
+    wh = Warehouse.open(str(tmp_path / "wh"), format=fmt)
     at = pd.Timestamp("2026-01-05T10:00Z")
     wh.write("articles", _rows(TABLES["articles"], 2, article_id=["a1", "a2"], story_id=["s1", "s2"],
                                source=["coinwire", "ledgerpost"], title=["Bitcoin jumps", "Rates on hold"],
@@ -203,8 +212,8 @@ def test_convenience_views_join_titles_to_moves_and_rank_sources(tmp_path):
             ("coinwire", "1h", 1, 1, 1.0), ("ledgerpost", "1h", 1, 0, 0.0)]
 
 
-def test_caar_views_average_abnormal_returns_with_t_statistics(tmp_path):
-    wh = Warehouse(str(tmp_path / "wh"))
+def test_caar_views_average_abnormal_returns_with_t_statistics(tmp_path, fmt):
+    wh = Warehouse.open(str(tmp_path / "wh"), format=fmt)
     at = pd.Timestamp("2026-01-05T10:00Z")
     ids = ["a1", "a2", "a3", "a4"]
     wh.write("articles", _rows(TABLES["articles"], 4, article_id=ids, story_id=["s1", "s2", "s3", "s4"],

@@ -50,8 +50,15 @@ def parquet_files(root: Path, table: str = T) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in (root / table).rglob("*.parquet"))
 
 
+@pytest.fixture(params=["parquet", "delta"])
+def wh(request, tmp_path) -> Warehouse:
+    """The contract holds for both formats behind the API."""
+    return Warehouse.open(str(tmp_path), format=request.param)
+
+
 @pytest.fixture
-def wh(tmp_path) -> Warehouse:
+def pq_wh(tmp_path) -> Warehouse:
+    """The Parquet layout's own guarantees (file names, temp files, one file per interval)."""
     return Warehouse(str(tmp_path))
 
 
@@ -133,34 +140,34 @@ def test_tiny_prices_and_null_market_caps_round_trip_exactly(wh):
 # -- idempotency, stale files, duplicates across intervals --------------------------------
 
 
-def test_rewriting_an_interval_replaces_its_files_with_identical_bytes(wh, tmp_path):
-    first = wh.write(T, snapshots(range(24)), DAY)
+def test_rewriting_an_interval_replaces_its_files_with_identical_bytes(pq_wh, tmp_path):
+    first = pq_wh.write(T, snapshots(range(24)), DAY)
     before = {f: Path(f).read_bytes() for f in first.files}
-    again = wh.write(T, snapshots(range(24)).sample(frac=1, random_state=1), DAY)  # any row order
+    again = pq_wh.write(T, snapshots(range(24)).sample(frac=1, random_state=1), DAY)  # any row order
     assert again.files == first.files and again.files_removed == []
     assert {f: Path(f).read_bytes() for f in again.files} == before
-    out = wh.read(T)
+    out = pq_wh.read(T)
     assert len(out) == 24 and not out.duplicated(list(PRICE_SNAPSHOTS.key)).any()
     assert parquet_files(tmp_path) == ["price_snapshots/dt=2026-01-05/part-20260105T000000Z-20260106T000000Z.parquet"]
 
-    changed = wh.write(T, snapshots(range(12), price=7.0), DAY)
+    changed = pq_wh.write(T, snapshots(range(12), price=7.0), DAY)
     assert changed.rows_written == 12
-    assert wh.read(T)["price_usd"].tolist() == [7.0 + h for h in range(12)]
+    assert pq_wh.read(T)["price_usd"].tolist() == [7.0 + h for h in range(12)]
 
 
-def test_files_of_partitions_the_interval_no_longer_touches_are_removed(wh, tmp_path):
+def test_files_of_partitions_the_interval_no_longer_touches_are_removed(pq_wh, tmp_path):
     two_days = Interval(DAY.start, NEXT_DAY.end)
     both = pd.concat([snapshots([1, 2]), snapshots([3], day="2026-01-06")], ignore_index=True)
-    first = wh.write(T, both, two_days)
+    first = pq_wh.write(T, both, two_days)
     assert first.partitions == ["2026-01-05", "2026-01-06"]
-    other = wh.write(T, snapshots([5], day="2026-01-06", asset="ethereum"), NEXT_DAY)
+    other = pq_wh.write(T, snapshots([5], day="2026-01-06", asset="ethereum"), NEXT_DAY)
 
-    again = wh.write(T, snapshots([1, 2]), two_days)
+    again = pq_wh.write(T, snapshots([1, 2]), two_days)
     assert again.partitions == ["2026-01-05"]
     assert again.files_removed == [str(tmp_path / "price_snapshots/dt=2026-01-06" / f"part-{two_days.key}.parquet")]
     assert Path(other.files[0]).exists()  # another interval's file is never touched
-    assert wh.partitions(T) == ["2026-01-05", "2026-01-06"]
-    assert sorted(wh.read(T, dts=["2026-01-06"])["asset_id"]) == ["ethereum"]
+    assert pq_wh.partitions(T) == ["2026-01-05", "2026-01-06"]
+    assert sorted(pq_wh.read(T, dts=["2026-01-06"])["asset_id"]) == ["ethereum"]
 
 
 def test_keys_another_interval_already_holds_are_dropped_and_counted(wh):
@@ -189,21 +196,21 @@ def test_batch_entirely_held_elsewhere_writes_no_file_and_removes_the_old_one(wh
 
 @pytest.mark.parametrize("empty", [pd.DataFrame(), snapshots([]), pa.Table.from_pandas(snapshots([]), preserve_index=False)],
                          ids=["no-columns", "typed-frame", "arrow"])
-def test_an_empty_batch_removes_the_intervals_files_only(wh, empty):
-    mine = wh.write(T, snapshots([1, 2]), DAY)
-    theirs = wh.write(T, snapshots([3], day="2026-01-06"), NEXT_DAY)
-    result = wh.write(T, empty, DAY)
+def test_an_empty_batch_removes_the_intervals_files_only(pq_wh, empty):
+    mine = pq_wh.write(T, snapshots([1, 2]), DAY)
+    theirs = pq_wh.write(T, snapshots([3], day="2026-01-06"), NEXT_DAY)
+    result = pq_wh.write(T, empty, DAY)
     assert result.rows_written == 0 and result.files == [] and result.files_removed == mine.files
-    assert wh.files(T) == theirs.files
-    assert wh.partitions(T) == ["2026-01-06"]
+    assert pq_wh.files(T) == theirs.files
+    assert pq_wh.partitions(T) == ["2026-01-06"]
 
 
 # -- files on disk ------------------------------------------------------------------------
 
 
-def test_parquet_files_are_zstd_sorted_by_key_with_table_metadata_and_no_dt_column(wh):
+def test_parquet_files_are_zstd_sorted_by_key_with_table_metadata_and_no_dt_column(pq_wh):
     df = pd.concat([snapshots([3, 1], asset="solana"), snapshots([2, 0])], ignore_index=True)
-    path = wh.write(T, df, DAY).files[0]
+    path = pq_wh.write(T, df, DAY).files[0]
     meta = pq.ParquetFile(path)
     assert meta.metadata.row_group(0).column(0).compression == "ZSTD"
     kv = meta.schema_arrow.metadata
@@ -216,8 +223,8 @@ def test_parquet_files_are_zstd_sorted_by_key_with_table_metadata_and_no_dt_colu
     assert keys == sorted(keys)
 
 
-def test_temp_files_are_invisible_and_only_stale_ones_are_swept(wh, tmp_path):
-    wh.write(T, snapshots([1]), DAY)
+def test_temp_files_are_invisible_and_only_stale_ones_are_swept(pq_wh, tmp_path):
+    pq_wh.write(T, snapshots([1]), DAY)
     part = tmp_path / "price_snapshots" / "dt=2026-01-05"
     young = part / f".tmp-{uuid.uuid4().hex}.parquet.partial"
     old = part / f".tmp-{uuid.uuid4().hex}.parquet.partial"
@@ -225,16 +232,16 @@ def test_temp_files_are_invisible_and_only_stale_ones_are_swept(wh, tmp_path):
         leftover.write_bytes(b"PAR1 half a file")
     two_hours_ago = time.time() - 7200
     os.utime(old, (two_hours_ago, two_hours_ago))
-    assert len(wh.read(T)) == 1 and wh.partitions(T) == ["2026-01-05"]
+    assert len(pq_wh.read(T)) == 1 and pq_wh.partitions(T) == ["2026-01-05"]
 
-    wh.write(T, snapshots([4], asset="ethereum"), Interval(DAY.start, DAY.start + timedelta(hours=6)))
+    pq_wh.write(T, snapshots([4], asset="ethereum"), Interval(DAY.start, DAY.start + timedelta(hours=6)))
     assert young.exists() and not old.exists()
-    assert len(wh.read(T)) == 2
+    assert len(pq_wh.read(T)) == 2
 
 
-def test_partition_file_name_comes_from_the_interval(wh, tmp_path):
+def test_partition_file_name_comes_from_the_interval(pq_wh, tmp_path):
     interval = Interval(datetime(2026, 1, 5, 6, tzinfo=timezone.utc), datetime(2026, 1, 5, 7, tzinfo=timezone.utc))
-    wh.write(T, snapshots([6]), interval)
+    pq_wh.write(T, snapshots([6]), interval)
     assert parquet_files(tmp_path) == ["price_snapshots/dt=2026-01-05/part-20260105T060000Z-20260105T070000Z.parquet"]
 
 
@@ -429,14 +436,14 @@ def test_refreshed_rows_the_source_no_longer_has_are_removed_and_counted(wh):
     assert prices_by_asset(wh)["solana"] == [100.0, 101.0]
 
 
-def test_a_rerun_that_refreshed_nothing_changes_nothing(wh, tmp_path):
-    wh.write(T, three_assets(), DAY)
+def test_a_rerun_that_refreshed_nothing_changes_nothing(pq_wh, tmp_path):
+    pq_wh.write(T, three_assets(), DAY)
     before = {p: (tmp_path / p).read_bytes() for p in parquet_files(tmp_path)}
-    result = wh.write(T, three_assets().iloc[0:0], DAY, refreshed=Refreshed.of("asset_id", []))
+    result = pq_wh.write(T, three_assets().iloc[0:0], DAY, refreshed=Refreshed.of("asset_id", []))
     assert (result.rows_written, result.rows_kept, result.rows_removed) == (12, 12, 0)
     assert {p: (tmp_path / p).read_bytes() for p in parquet_files(tmp_path)} == before
     # without ``refreshed`` an empty batch still means "this interval has no rows"
-    assert wh.write(T, three_assets().iloc[0:0], DAY).files_removed and wh.read(T).empty
+    assert pq_wh.write(T, three_assets().iloc[0:0], DAY).files_removed and pq_wh.read(T).empty
 
 
 def test_kept_rows_stay_in_their_partition_and_leave_other_intervals_alone(wh):

@@ -20,7 +20,7 @@ def compact_warehouse(cfg: Config, interval: Interval) -> dict:
         "partitions": sum(t["partitions"] for t in tables.values()),
         "files_before": sum(t["files_before"] for t in tables.values()),
         "files_after": sum(t["files_after"] for t in tables.values()),
-        "rows": sum(t["rows"] for t in tables.values()),
+        "rows": sum(t.get("rows", 0) for t in tables.values()),  # Delta OPTIMIZE reports files and bytes only
         "seconds": round(time.perf_counter() - started, 2),
         "tables": {name: t for name, t in tables.items() if t["partitions"]},
     }

@@ -1,7 +1,8 @@
 """The DuckDB catalog: one file with a view per warehouse table, for BI tools and ad-hoc SQL.
 
 Views read the Parquet files in place (``read_parquet(<absolute glob>,
-hive_partitioning = true)``, ``dt`` typed as DATE), so the catalog holds no data
+hive_partitioning = true)``, ``dt`` typed as DATE; for Delta tables the list of
+the committed version's files instead of a glob), so the catalog holds no data
 and stays small; refresh it after writes so views see new partitions. A table
 with no files yet gets an empty view with the same columns and types, so
 queries never fail on a fresh warehouse.
@@ -64,11 +65,16 @@ def _empty_view_sql(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
     return f"SELECT {columns} WHERE false"
 
 
-def _files_view_sql(spec: TableSpec, table_url: str) -> str:
-    pattern = f"{table_url.rstrip('/')}/*/*.parquet"
+def _files_view_sql(spec: TableSpec, warehouse: Warehouse) -> str:
+    if warehouse.format == "delta":
+        # Exactly the committed version's files: a Delta table's folder also holds files an
+        # older version removed (kept until vacuum, for readers of older snapshots).
+        source = "[" + ", ".join(_literal(f) for f in warehouse.files(spec.name)) + "]"
+    else:
+        source = _literal(f"{warehouse.table_url(spec.name).rstrip('/')}/*/*.parquet")
     columns = ", ".join(_ident(n) for n in spec.schema.names)
     return (
-        f"SELECT {columns} FROM read_parquet({_literal(pattern)}, hive_partitioning = true, "
+        f"SELECT {columns} FROM read_parquet({source}, hive_partitioning = true, "
         f"hive_types = {{{_literal(spec.partition_by)}: DATE}}, union_by_name = true)"
     )
 
@@ -131,7 +137,7 @@ def refresh_catalog(
                     con.register_filesystem(warehouse.storage.fs)
                 for spec in specs:
                     has_files = bool(warehouse.files(spec.name))
-                    body = _files_view_sql(spec, warehouse.table_url(spec.name)) if has_files else _empty_view_sql(con, spec)
+                    body = _files_view_sql(spec, warehouse) if has_files else _empty_view_sql(con, spec)
                     try:
                         con.execute(f"CREATE VIEW {_ident(spec.name)} AS {body}")
                         if spec.description:

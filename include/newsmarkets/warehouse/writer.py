@@ -121,6 +121,7 @@ class WriteResult:
     pieces_removed: list[str] = field(default_factory=list)  # <compacted file>#<interval file> taken out
     rows_kept: int = 0  # published rows of the interval outside ``refreshed``, carried over unchanged
     rows_removed: int = 0  # published rows inside ``refreshed`` that the new batch no longer has
+    table_version: int | None = None  # the Delta table's version after the commit (Delta format only)
 
 
 def _json_default(value: Any) -> Any:
@@ -167,8 +168,29 @@ def _owned(data: pa.Table, partition_by: str, dt: str, files: list[str]) -> pa.T
         "interval_key", pa.array(keys, pa.string()))
 
 
+def with_kept_rows(spec: TableSpec, previous: pa.Table, batch: pa.Table, refreshed: Refreshed,
+                   result: WriteResult) -> pa.Table:
+    """``batch`` plus the interval's published rows (``previous``) outside ``refreshed``; counts kept and removed rows."""
+    if previous.num_rows == 0:
+        return batch
+    scope = pa.array(sorted(refreshed.values), pa.string())
+    inside = pc.fill_null(pc.is_in(pc.cast(previous[refreshed.column], pa.string()), value_set=scope), False)
+    kept = previous.filter(pc.invert(inside))
+    replaced = previous.filter(inside)
+    gone, _ = drop_existing_keys(replaced, batch.select(list(spec.key)), spec.key)
+    result.rows_kept, result.rows_removed = kept.num_rows, gone.num_rows
+    # A kept row the batch also holds (same key) is the batch's to replace.
+    kept, _ = drop_existing_keys(kept, batch.select(list(spec.key)), spec.key)
+    return sort_by_key(pa.concat_tables([batch, kept.cast(batch.schema)]), spec.key)
+
+
+WAREHOUSE_FORMATS = ("parquet", "delta")
+
+
 class Warehouse:
     """Partitioned Parquet tables under one root (local path or fsspec URL)."""
+
+    format = "parquet"
 
     def __init__(
         self,
@@ -184,7 +206,20 @@ class Warehouse:
 
     @classmethod
     def from_config(cls, cfg) -> "Warehouse":
-        return cls(cfg.warehouse, storage_options(cfg.warehouse, cfg.warehouse_conn_id))
+        """The warehouse a config points at, in its ``warehouse_format`` (Parquet files or Delta tables)."""
+        return cls.open(cfg.warehouse, storage_options(cfg.warehouse, cfg.warehouse_conn_id),
+                        getattr(cfg, "warehouse_format", "parquet"))
+
+    @staticmethod
+    def open(root: str, options: dict | None = None, format: str = "parquet") -> "Warehouse":
+        """A warehouse at ``root`` in ``format`` (see :data:`WAREHOUSE_FORMATS`)."""
+        if format == "parquet":
+            return Warehouse(root, options)
+        if format == "delta":
+            from newsmarkets.warehouse.delta import DeltaWarehouse
+
+            return DeltaWarehouse(root, options)
+        raise ValueError(f"warehouse format must be one of {', '.join(WAREHOUSE_FORMATS)}, got {format!r}")
 
     def __repr__(self) -> str:
         return f"Warehouse({self.root!r})"
@@ -360,19 +395,7 @@ class Warehouse:
 
     def _with_kept_rows(self, spec: TableSpec, own_name: str, batch: pa.Table, refreshed: Refreshed,
                         result: WriteResult) -> pa.Table:
-        """``batch`` plus the interval's published rows outside ``refreshed``; counts kept and removed rows."""
-        previous = self._own_rows(spec, own_name)
-        if previous.num_rows == 0:
-            return batch
-        scope = pa.array(sorted(refreshed.values), pa.string())
-        inside = pc.fill_null(pc.is_in(pc.cast(previous[refreshed.column], pa.string()), value_set=scope), False)
-        kept = previous.filter(pc.invert(inside))
-        replaced = previous.filter(inside)
-        gone, _ = drop_existing_keys(replaced, batch.select(list(spec.key)), spec.key)
-        result.rows_kept, result.rows_removed = kept.num_rows, gone.num_rows
-        # A kept row the batch also holds (same key) is the batch's to replace.
-        kept, _ = drop_existing_keys(kept, batch.select(list(spec.key)), spec.key)
-        return sort_by_key(pa.concat_tables([batch, kept.cast(batch.schema)]), spec.key)
+        return with_kept_rows(spec, self._own_rows(spec, own_name), batch, refreshed, result)
 
     @staticmethod
     def file_name(interval: Interval, file_tag: str | None = None) -> str:

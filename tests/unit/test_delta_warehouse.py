@@ -1,0 +1,155 @@
+"""What the Delta format adds behind the Warehouse API: commits, versions, the current files only, OPTIMIZE.
+
+The shared contract (schemas, first writer wins, reruns that keep what they
+did not refresh, reads) runs for both formats in test_writer.py; concurrent
+and killed writers in tests/integration/test_delta_concurrent.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable
+
+from newsmarkets.intervals import Interval
+from newsmarkets.warehouse.delta import OWNER_COLUMN, DeltaWarehouse, _delta_storage_options, delta_schema
+from newsmarkets.warehouse.schemas import PRICE_SNAPSHOTS
+from newsmarkets.warehouse.writer import Refreshed, SchemaError, Warehouse
+
+DAY = Interval.for_day("2026-01-05")
+NEXT_DAY = Interval.for_day("2026-01-06")
+T = "price_snapshots"
+
+
+def snapshots(hours, *, asset="bitcoin", day="2026-01-05", price=100.0) -> pd.DataFrame:
+    observed = pd.to_datetime([f"{day}T00:00:00Z"] * len(hours), utc=True) + pd.to_timedelta(list(hours), unit="h")
+    n = len(hours)
+    return pd.DataFrame({
+        "asset_id": [asset] * n, "symbol": [asset[:3]] * n, "name": [asset.title()] * n,
+        "price_usd": [price + h for h in hours], "market_cap_usd": [1e12] * n, "volume_24h_usd": [5e9] * n,
+        "change_24h_pct": [-1.25] * n, "observed_at": observed, "snapshot_at": observed,
+        "source": ["market_chart"] * n, "ingested_at": pd.to_datetime(["2026-01-07T00:00:00Z"] * n, utc=True),
+    })
+
+
+def hour(h: int) -> Interval:
+    return Interval(DAY.start + timedelta(hours=h), DAY.start + timedelta(hours=h + 1))
+
+
+@pytest.fixture
+def wh(tmp_path) -> DeltaWarehouse:
+    return Warehouse.open(str(tmp_path / "wh"), format="delta")
+
+
+def delta(wh: DeltaWarehouse, table: str = T) -> DeltaTable:
+    return DeltaTable(wh.table_url(table))
+
+
+def test_a_rerun_with_the_same_rows_commits_nothing_and_a_changed_one_commits_once(wh):
+    first = wh.write(T, snapshots(range(24)), DAY)
+    assert (first.rows_written, first.table_version) == (24, 1)  # version 0 created the table
+    again = wh.write(T, snapshots(range(24)).sample(frac=1, random_state=1), DAY)
+    assert (again.rows_written, again.table_version) == (24, 1) and delta(wh).version() == 1
+    changed = wh.write(T, snapshots(range(12), price=7.0), DAY)
+    assert (changed.rows_written, changed.table_version) == (12, 2)
+    assert wh.read(T)["price_usd"].tolist() == [7.0 + h for h in range(12)]
+    history = delta(wh).history(limit=1)[0]
+    assert history["operation"] == "MERGE" and history["newsmarkets.interval"] == DAY.key
+
+
+def test_files_lists_only_the_committed_version_although_replaced_files_stay_for_older_readers(wh):
+    wh.write(T, snapshots(range(3)), DAY)
+    old = wh.files(T)
+    wh.write(T, snapshots(range(3), price=1.0), DAY)
+    new = wh.files(T)
+    assert len(old) == len(new) == 1 and old != new
+    assert Path(old[0]).exists()  # until vacuum: a reader of the older version still finds it
+    assert wh.read(T)["price_usd"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_an_interval_leaving_a_partition_deletes_its_rows_there_and_nothing_else(wh):
+    two_days = Interval(DAY.start, NEXT_DAY.end)
+    wh.write(T, pd.concat([snapshots([1, 2]), snapshots([3], day="2026-01-06")], ignore_index=True), two_days)
+    wh.write(T, snapshots([5], day="2026-01-06", asset="ethereum"), NEXT_DAY)
+    again = wh.write(T, snapshots([1, 2]), two_days)
+    assert again.partitions == ["2026-01-05"]
+    assert sorted(wh.read(T, dts=["2026-01-06"])["asset_id"]) == ["ethereum"]
+    assert wh.write(T, pd.DataFrame(), two_days).rows_written == 0
+    assert wh.partitions(T) == ["2026-01-06"]
+    owned = wh.read_owned(T, None, ["asset_id"])
+    assert owned[OWNER_COLUMN].tolist() == [NEXT_DAY.key]
+
+
+def test_data_files_are_zstd_with_the_owner_column_and_the_partition_in_the_path(wh):
+    wh.write(T, pd.concat([snapshots([3, 1], asset="solana"), snapshots([2, 0])], ignore_index=True), DAY)
+    (path,) = wh.files(T)
+    assert "/price_snapshots/dt=2026-01-05/" in path
+    meta = pq.ParquetFile(path)
+    assert meta.metadata.row_group(0).column(0).compression == "ZSTD"
+    table = pq.read_table(path)
+    assert "dt" not in table.column_names and set(table[OWNER_COLUMN].to_pylist()) == {DAY.key}
+    assert pa.schema(delta(wh).schema().to_arrow()).names == delta_schema(PRICE_SNAPSHOTS).names
+
+
+def test_a_table_whose_columns_differ_from_the_schema_is_named(wh, tmp_path):
+    from deltalake import write_deltalake
+
+    write_deltalake(wh.table_url(T), pa.table({"asset_id": ["x"], "dt": ["2026-01-05"]}), partition_by=["dt"])
+    with pytest.raises(SchemaError, match=r"table 'price_snapshots' at .*missing: symbol"):
+        wh.read(T)
+
+
+def test_tables_are_created_up_front_empty_and_typed(wh):
+    wh.ensure_tables()
+    assert wh.table_version(T) == 0 and wh.partitions(T) == [] and wh.files(T) == []
+    assert wh.read(T).dtypes.equals(Warehouse(str(Path(wh.root).parent / "pq")).read(T).dtypes)
+
+
+def test_refreshed_rerun_keeps_unrefreshed_rows_in_one_commit(wh):
+    three = pd.concat([snapshots(range(4), asset=a) for a in ("bitcoin", "ethereum", "solana")], ignore_index=True)
+    wh.write(T, three, DAY)
+    result = wh.write(T, snapshots(range(2), asset="solana", price=5.0), DAY,
+                      refreshed=Refreshed.of("asset_id", ["solana"]))
+    assert (result.rows_kept, result.rows_removed, result.table_version) == (8, 2, 2)
+    assert wh.read(T).groupby("asset_id").size().to_dict() == {"bitcoin": 4, "ethereum": 4, "solana": 2}
+
+
+def test_compaction_folds_closed_partitions_into_one_file_and_keeps_every_row(wh):
+    for h in range(6):
+        wh.write(T, snapshots([h]), hour(h))
+    wh.write(T, snapshots([0], day="2026-01-06"), NEXT_DAY)
+    before = wh.read(T)
+    assert len(wh.files(T, ["2026-01-05"])) == 6
+    last_closed, summary = wh.compact_closed(date(2026, 1, 6), 1, [T])
+    assert last_closed == "2026-01-05"
+    assert summary[T]["partitions"] == 1 and (summary[T]["files_before"], summary[T]["files_after"]) == (6, 1)
+    assert len(wh.files(T, ["2026-01-05"])) == 1 and len(wh.files(T, ["2026-01-06"])) == 1
+    assert summary[T]["files_vacuumed"] == 0  # the replaced files stay for the retention period
+    pd.testing.assert_frame_equal(wh.read(T), before)  # reads come sorted by partition and key
+    # a rerun of one hour after compaction replaces exactly its row
+    wh.write(T, snapshots([2], price=0.5), hour(2))
+    after = wh.read(T)
+    assert len(after) == 7 and after.loc[after["observed_at"].dt.hour.eq(2) & after["dt"].eq("2026-01-05"), "price_usd"].tolist() == [2.5]
+
+
+def test_from_config_picks_the_format_and_the_environment_overrides_it(tmp_path, monkeypatch):
+    from newsmarkets.config import load_config
+
+    assert type(Warehouse.from_config(load_config())) is Warehouse
+    monkeypatch.setenv("NEWSMARKETS_WAREHOUSE_FORMAT", "delta")
+    cfg = load_config()
+    assert cfg.warehouse_format == "delta" and isinstance(Warehouse.from_config(cfg), DeltaWarehouse)
+    with pytest.raises(ValueError, match="parquet, delta.*'orc'"):
+        Warehouse.open(str(tmp_path), format="orc")
+
+
+def test_s3_options_for_delta_rs_come_from_the_warehouse_options():
+    options = _delta_storage_options({"endpoint_url": "http://127.0.0.1:9000", "key": "k", "secret": "s"})
+    assert options == {"AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_ALLOW_HTTP": "true", "AWS_ACCESS_KEY_ID": "k",
+                       "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1", "conditional_put": "etag"}
+    assert _delta_storage_options({"client_kwargs": {"region_name": "eu-west-1"}})["AWS_REGION"] == "eu-west-1"
