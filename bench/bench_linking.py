@@ -81,7 +81,7 @@ def _write_price_days(root: str, days: list[date]) -> int:
             "source": pa.array(["markets"] * len(price), pa.string()),
             "ingested_at": observed,
         })
-        rows += Warehouse(root).write("price_snapshots", table, Interval.for_day(day)).rows_written
+        rows += Warehouse.from_config(_config(root)).write("price_snapshots", table, Interval.for_day(day)).rows_written
     return rows
 
 
@@ -208,7 +208,7 @@ def run() -> dict:
         big_rows = _write_price_days(big, year)
         out["generate_s"] = round(time.perf_counter() - t0, 1)
         for root in (small, big):
-            _write_news(Warehouse(root))
+            _write_news(Warehouse.from_config(_config(root)))
         out["small"] = {"price_rows_in_warehouse": small_rows, **_time_linking(small)}
         out["year"] = {"price_rows_in_warehouse": big_rows, **_time_linking(big)}
         out["join"] = _time_join(small)

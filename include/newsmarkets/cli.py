@@ -47,6 +47,17 @@ def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_warehouse_convert(args: argparse.Namespace) -> int:
+    from newsmarkets.config import load_config
+    from newsmarkets.warehouse.delta import DeltaWarehouse
+
+    wh = DeltaWarehouse.for_config(load_config(args.config))
+    converted = wh.convert_from_parquet(progress=lambda text: print(text, file=sys.stderr, flush=True))
+    print(f"warehouse {wh.root}: {len(converted)} table(s) converted to Delta Lake"
+          + ("" if not converted else f"; the Parquet files are in {wh.root}/_parquet_backup/"))
+    return 0
+
+
 def _cmd_extract(args: argparse.Namespace) -> int:
     import json
 
@@ -239,6 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
     refresh = cat_sub.add_parser("refresh", help="rebuild the catalog's views and print row counts")
     refresh.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
     refresh.set_defaults(func=_cmd_catalog_refresh)
+
+    wh = sub.add_parser("warehouse", help="the warehouse's tables")
+    wh_sub = wh.add_subparsers(dest="warehouse_command", required=True, metavar="ACTION")
+    convert = wh_sub.add_parser("convert", help="turn a warehouse written as Parquet files into Delta Lake tables "
+                                                "(the same rows; old files kept in _parquet_backup/)")
+    convert.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
+    convert.set_defaults(func=_cmd_warehouse_convert)
     return parser
 
 

@@ -299,6 +299,51 @@ def test_rerunning_an_interval_changes_nothing(world):
     assert len(rerun) >= 1 and set(rerun["status"]) == {304}
 
 
+def test_a_publish_that_dies_between_tables_converges_on_the_retry(world, monkeypatch):
+    # A run's tables are separate commits (issue 22): the run dies after committing articles, before
+    # article_assets; its staged batches stay and the retry publishes every table again.
+    cfg, wh, hour = world["cfg"], world["wh"], world["hour"]
+    run_id = "hourly-crash"
+
+    def snapshot():
+        articles = wh.read("articles").drop(columns=["fetched_at"]).sort_values("article_id", ignore_index=True)
+        links = wh.read("article_assets").sort_values(["article_id", "asset_id"], ignore_index=True)
+        return articles, links
+
+    before = snapshot()
+    discovered = discover(cfg, hour, run_id)
+    fetched = [fetch_source(cfg, hour, run_id, d) for d in discovered]
+    validated = validate(cfg, hour, run_id, link(cfg, hour, run_id, deduplicate(cfg, hour, run_id,
+                                                                                extract(cfg, hour, run_id, fetched))))
+    real_write, died = type(wh).write, []
+
+    def write_then_die(self, table, *args, **kwargs):
+        if table == "article_assets" and not died:
+            died.append(table)
+            raise OSError("worker lost between two commits")
+        return real_write(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(type(wh), "write", write_then_die)
+    with pytest.raises(OSError, match="between two commits"):
+        publish(cfg, hour, run_id, validated)
+    is_delta = wh.format == "delta"
+    articles_version = wh.table_version("articles") if is_delta else None
+    log = wh.read("fetch_log")
+    assert run_id not in set(log["run_id"])  # fetch_log comes after article_assets: not committed
+    retried = publish(cfg, hour, run_id, validated)  # Airflow's retry of the task
+    if is_delta:
+        assert wh.table_version("articles") == articles_version  # committed already: same rows, no new version
+    assert retried["articles"] == world["hourly"]["built"]["articles"]
+    for old, new in zip(before, snapshot()):
+        pd.testing.assert_frame_equal(old, new)
+    log = wh.read("fetch_log")
+    assert set(log.loc[log["interval_start_at"] == hour.start, "run_id"]) == {run_id}
+    dq = wh.read("dq_results")
+    dq = dq[dq["run_id"] == run_id]
+    assert dq.groupby("table_name")["is_published"].all().to_dict() == {
+        "article_assets": True, "articles": True, "fetch_log": True}
+
+
 def test_publish_deletes_the_runs_staged_files(world):
     import os
 

@@ -41,6 +41,11 @@ def run_demo(base_dir: str = ".stack/demo", keep_running: bool = False, days: in
     # the backfills really run; the warehouse is kept and rewritten in place
     # (reruns overwrite, never append).
     env.reset_orchestration_state()
+    if env.base_config.warehouse_format == "delta":
+        # A demo warehouse from before the move to Delta Lake: same rows, as Delta tables.
+        from newsmarkets.warehouse.delta import DeltaWarehouse
+
+        DeltaWarehouse(str(env.warehouse)).convert_from_parquet(progress=_progress)
     # SIGTERM (CI, a closed terminal) must stop every process we started, like Ctrl-C.
     with stop_on_termination():
         try:

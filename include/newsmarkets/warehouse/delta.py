@@ -37,7 +37,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 import pandas as pd
@@ -60,6 +60,8 @@ _DELETE = "_delete"  # merge-source flag: the interval's earlier row to remove
 COMMIT_ATTEMPTS = 12
 BACKOFF_FIRST_S = 0.05
 BACKOFF_MAX_S = 2.0
+# Opening a table reads the last checkpoint and the commits after it (one object each on S3).
+CHECKPOINT_INTERVAL = "20"
 # Files a commit removed stay this long before vacuum deletes them, so a
 # reader holding an older snapshot (a BI connection on an older catalog) keeps answering.
 VACUUM_RETENTION_HOURS = 7 * 24
@@ -110,10 +112,18 @@ class DeltaWarehouse(Warehouse):
 
     def __init__(self, root: str, storage_options: dict | None = None, **kwargs: Any) -> None:
         super().__init__(root, storage_options, **kwargs)
+        self._fsspec_options = storage_options
         self._delta_options = {} if self.storage.is_local else _delta_storage_options(storage_options or {})
 
     def __repr__(self) -> str:
         return f"DeltaWarehouse({self.root!r})"
+
+    @classmethod
+    def for_config(cls, cfg) -> "DeltaWarehouse":
+        """The config's warehouse as Delta tables, whatever its ``warehouse_format`` (for converting)."""
+        from newsmarkets.warehouse.storage import storage_options
+
+        return cls(cfg.warehouse, storage_options(cfg.warehouse, cfg.warehouse_conn_id))
 
     # -- tables ------------------------------------------------------------------
 
@@ -124,9 +134,18 @@ class DeltaWarehouse(Warehouse):
         try:
             table = DeltaTable(self.table_url(spec.name), storage_options=self._delta_options or None)
         except TableNotFoundError:
+            self._refuse_parquet_layout(spec)
             return None
         self._check_schema(spec, table)
         return table
+
+    def _refuse_parquet_layout(self, spec: TableSpec) -> None:
+        """A folder of Parquet-layout files is not an empty Delta table: creating one there would hide them."""
+        if self.storage.glob(self.storage.path(spec.name, f"{spec.partition_by}=*", "*.parquet")):
+            raise SchemaError(
+                f"table {spec.name!r} at {self.table_url(spec.name)} holds Parquet files written with "
+                f"warehouse_format: parquet and no Delta log; convert the warehouse with "
+                f"`newsmarkets warehouse convert --config <this config>` or keep warehouse_format: parquet")
 
     def _check_schema(self, spec: TableSpec, table) -> None:
         have = pa.schema(table.schema().to_arrow())
@@ -151,6 +170,7 @@ class DeltaWarehouse(Warehouse):
                 return DeltaTable.create(self.table_url(spec.name), delta_schema(spec), mode="ignore",
                                          partition_by=[spec.partition_by], name=spec.name,
                                          description=spec.description or None,
+                                         configuration={"delta.checkpointInterval": CHECKPOINT_INTERVAL},
                                          storage_options=self._delta_options or None)
             except CommitFailedError:
                 _backoff(attempt)  # another process created it meanwhile: open theirs
@@ -168,11 +188,31 @@ class DeltaWarehouse(Warehouse):
         opened = self._open(table_spec(table))
         return None if opened is None else opened.version()
 
+    def table_history(self, table: str, limit: int | None = None) -> list[dict]:
+        """The table's commits, newest first: version, time, operation, the interval that wrote it, rows changed."""
+        opened = self._open(table_spec(table))
+        if opened is None:
+            return []
+        out = []
+        for commit in opened.history(limit):
+            metrics = commit.get("operationMetrics") or {}
+            out.append({
+                "version": int(commit["version"]),
+                "committed_at": datetime.fromtimestamp(commit["timestamp"] / 1000, tz=timezone.utc),
+                "operation": commit.get("operation"),
+                "interval": commit.get("newsmarkets.interval"),
+                "rows_inserted": metrics.get("num_target_rows_inserted"),
+                "rows_updated": metrics.get("num_target_rows_updated"),
+                "rows_deleted": metrics.get("num_target_rows_deleted"),
+            })
+        return out
+
     # -- reading -----------------------------------------------------------------
 
-    def _uris(self, spec: TableSpec, dts: Iterable[str] | None, owner: str | None = None) -> list[str]:
-        """The committed version's files, pruned by partition and, from the log's statistics, by owner."""
-        table = self._open(spec)
+    def _uris(self, spec: TableSpec, dts: Iterable[str] | None, owner: str | None = None, table=None) -> list[str]:
+        """The committed version's files (of ``table``, an opened version, or the newest), pruned by
+        partition and, from the log's statistics, by owner."""
+        table = table if table is not None else self._open(spec)
         if table is None:
             return []
         predicate: list[tuple[str, str, Any]] = []
@@ -186,7 +226,7 @@ class DeltaWarehouse(Warehouse):
         return sorted(table.file_uris(file_pruning_predicate=predicate) if predicate else table.file_uris())
 
     def _scan(self, spec: TableSpec, dts: Iterable[str] | None, columns: list[str],
-              row_filter: pc.Expression | None = None, owner: str | None = None) -> pa.Table:
+              row_filter: pc.Expression | None = None, owner: str | None = None, table=None) -> pa.Table:
         """``columns`` (any of the Delta schema's) of the current version, as Arrow."""
         full = delta_schema(spec)
         schema = pa.schema([full.field(c) for c in columns])
@@ -194,7 +234,7 @@ class DeltaWarehouse(Warehouse):
         # Files a concurrent commit removed stay until vacuum (days); a miss
         # means a vacuum raced us: take the newer snapshot.
         for attempt in range(3):
-            uris = self._uris(spec, dts, owner)
+            uris = self._uris(spec, dts, owner, table if attempt == 0 else None)
             if not uris:
                 return schema.empty_table()
             try:
@@ -204,7 +244,13 @@ class DeltaWarehouse(Warehouse):
                     partitioning=ds.partitioning(pa.schema([full.field(spec.partition_by)]), flavor="hive"),
                     partition_base_dir=self.storage.path(spec.name),
                 )
-                table = dataset.to_table(columns=list(columns), filter=row_filter).cast(schema)
+                # Filter after the cast: delta-rs writes strings as string_view in some files and as
+                # string in others (OPTIMIZE), and Arrow cannot compare the two inside a scan.
+                needed = list(columns) + [OWNER_COLUMN] if row_filter is not None and OWNER_COLUMN not in columns else list(columns)
+                table = dataset.to_table(columns=needed).cast(pa.schema([full.field(c) for c in needed]))
+                if row_filter is not None:
+                    table = table.filter(row_filter)
+                table = table.select(list(columns)).cast(schema)
                 # File order is a uuid's: sort by partition and key (when read) for stable output.
                 order = [c for c in (spec.partition_by, *spec.key) if c in table.column_names]
                 return table.sort_by([(c, "ascending") for c in order]) if order else table
@@ -234,9 +280,9 @@ class DeltaWarehouse(Warehouse):
         schema = pa.schema([spec.schema.field(c) for c in names])
         return to_pandas(schema, self._scan(spec, dts, names))
 
-    def _owner_rows(self, spec: TableSpec, owner: str) -> pa.Table:
-        """Every row interval slice ``owner`` holds now (all partitions), in the table's schema."""
-        rows = self._scan(spec, None, spec.schema.names, pc.field(OWNER_COLUMN) == owner, owner=owner)
+    def _owner_rows(self, spec: TableSpec, owner: str, table=None) -> pa.Table:
+        """Every row interval slice ``owner`` holds (all partitions; in version ``table`` if given)."""
+        rows = self._scan(spec, None, spec.schema.names, pc.field(OWNER_COLUMN) == owner, owner=owner, table=table)
         return rows.cast(spec.schema)
 
     def read_owned(self, table: str, dts: Iterable[str] | None, columns: list[str]) -> pd.DataFrame:
@@ -280,7 +326,7 @@ class DeltaWarehouse(Warehouse):
         for attempt in range(COMMIT_ATTEMPTS):
             result = WriteResult(table=spec.name, interval_key=interval.key, rows_written=0)
             target = self.ensure_table(spec.name)
-            previous = self._owner_rows(spec, owner)
+            previous = self._owner_rows(spec, owner, target)  # the version the merge will check against
             rows = batch
             if refreshed is not None:
                 rows = with_kept_rows(spec, previous, batch, refreshed, result)
@@ -307,19 +353,22 @@ class DeltaWarehouse(Warehouse):
             result.duplicates_dropped = rows.num_rows - result.rows_written
             result.partitions = sorted(set(rows.column(spec.partition_by).to_pylist())) if result.rows_written else []
             # delta-rs makes no commit when the merge changed nothing (every key held elsewhere).
-            committed = self._committed_version(spec, write_id)
+            committed = self._committed_version(target, write_id)
             result.table_version = committed if committed is not None else target.version()
             return result
         raise CommitConflictError(
             f"table {spec.name!r}, interval {owner}: the commit conflicted with concurrent writers "
             f"{COMMIT_ATTEMPTS} times; nothing of this batch was published (the task's retry publishes it)")
 
-    def _committed_version(self, spec: TableSpec, write_id: str) -> int | None:
-        """The version our commit landed as (the table object's own version is unreliable after
-        delta-rs rebased the commit over concurrent ones)."""
-        for commit in self._open(spec).history(limit=256):
-            if commit.get("newsmarkets.write_id") == write_id:
-                return int(commit["version"])
+    @staticmethod
+    def _committed_version(target, write_id: str) -> int | None:
+        """The version our commit landed as (``target.version()`` is unreliable after delta-rs rebased the
+        commit over concurrent ones). Newest commits first, a few at a time: each is one object to read."""
+        target.update_incremental()
+        for limit in (4, 32, 256):
+            for commit in target.history(limit=limit):
+                if commit.get("newsmarkets.write_id") == write_id:
+                    return int(commit["version"])
         return None
 
     def _merge(self, spec: TableSpec, target, source: pa.Table, commit_metadata: dict[str, str]) -> dict:
@@ -339,6 +388,43 @@ class DeltaWarehouse(Warehouse):
             .when_not_matched_insert(updates={c: f"s.{c}" for c in columns}, predicate=f"NOT s.{_DELETE}")
             .execute()
         )
+
+    # -- moving from the Parquet layout --------------------------------------------
+
+    def convert_from_parquet(self, progress=lambda text: None) -> dict[str, int]:
+        """Turn every Parquet-layout table under the root into a Delta table holding the same rows.
+
+        Each row keeps the interval whose file held it (``interval_key``), so
+        later reruns replace exactly what they did before. The old files move
+        to ``_parquet_backup/<table>/`` (delete it once the Delta tables are
+        checked); tables already in Delta are left alone. Returns rows per table.
+        """
+        from deltalake import write_deltalake
+
+        old = Warehouse(self.root, self._fsspec_options)
+        converted: dict[str, int] = {}
+        for name in sorted(TABLES):
+            spec = table_spec(name)
+            folder = self.storage.path(spec.name)
+            if self.storage.fs.exists(self.storage.path(spec.name, "_delta_log")) or not old.files(name):
+                continue
+            rows = old.read_owned(name, None, spec.schema.names)
+            # Not strict: these rows were validated when published (a key may sit in two partitions).
+            table = conform(spec, rows.drop(columns=[OWNER_COLUMN]), strict=False).cast(spec.schema).append_column(
+                pa.field(OWNER_COLUMN, pa.string(), nullable=False),
+                pa.array(rows[OWNER_COLUMN].astype(str).tolist(), pa.string()))
+            staging = self.storage.path("_parquet_backup", f".{spec.name}.delta-building")
+            self.storage.remove_tree(staging)
+            write_deltalake(self.storage.url(staging), table, partition_by=[spec.partition_by], mode="error",
+                            name=spec.name, description=spec.description or None,
+                            storage_options=self._delta_options or None)
+            backup = self.storage.path("_parquet_backup", spec.name)
+            self.storage.remove_tree(backup)
+            self.storage.fs.mv(folder, backup, recursive=True)
+            self.storage.fs.mv(staging, folder, recursive=True)
+            converted[spec.name] = table.num_rows
+            progress(f"{spec.name}: {table.num_rows:,} rows -> Delta table {self.table_url(spec.name)}")
+        return converted
 
     # -- maintenance -------------------------------------------------------------
 
