@@ -480,9 +480,10 @@ class NewsConfig:
 class Config:
     warehouse: Annotated[_Text, _Required, AfterValidator(lambda w: w.rstrip("/"))]
     prices: Annotated[PricesConfig, _Required]
-    # parquet: one Parquet file per run interval; delta: Delta Lake tables (transaction log, safe
-    # concurrent writers on object storage). NEWSMARKETS_WAREHOUSE_FORMAT overrides it.
-    warehouse_format: Literal["parquet", "delta"] = "parquet"
+    # delta: Delta Lake tables (transaction log, safe concurrent writers on object storage);
+    # parquet: the older layout, one Parquet file per run interval (until converted with
+    # `newsmarkets warehouse convert`). NEWSMARKETS_WAREHOUSE_FORMAT overrides it.
+    warehouse_format: Literal["parquet", "delta"] = "delta"
     http: Annotated[HttpConfig, _Section] = field(default_factory=HttpConfig)
     quality: Annotated[QualityConfig, _Section] = field(default_factory=QualityConfig)
     replay: Annotated[ReplayConfig, _Section] = field(default_factory=ReplayConfig)

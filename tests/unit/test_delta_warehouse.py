@@ -142,10 +142,10 @@ def test_compaction_folds_closed_partitions_into_one_file_and_keeps_every_row(wh
 def test_from_config_picks_the_format_and_the_environment_overrides_it(tmp_path, monkeypatch):
     from newsmarkets.config import load_config
 
-    assert type(Warehouse.from_config(load_config())) is Warehouse
-    monkeypatch.setenv("NEWSMARKETS_WAREHOUSE_FORMAT", "delta")
+    assert isinstance(Warehouse.from_config(load_config()), DeltaWarehouse)
+    monkeypatch.setenv("NEWSMARKETS_WAREHOUSE_FORMAT", "parquet")
     cfg = load_config()
-    assert cfg.warehouse_format == "delta" and isinstance(Warehouse.from_config(cfg), DeltaWarehouse)
+    assert cfg.warehouse_format == "parquet" and type(Warehouse.from_config(cfg)) is Warehouse
     with pytest.raises(ValueError, match="parquet, delta.*'orc'"):
         Warehouse.open(str(tmp_path), format="orc")
 

@@ -208,10 +208,10 @@ class Warehouse:
     def from_config(cls, cfg) -> "Warehouse":
         """The warehouse a config points at, in its ``warehouse_format`` (Parquet files or Delta tables)."""
         return cls.open(cfg.warehouse, storage_options(cfg.warehouse, cfg.warehouse_conn_id),
-                        getattr(cfg, "warehouse_format", "parquet"))
+                        getattr(cfg, "warehouse_format", "delta"))
 
     @staticmethod
-    def open(root: str, options: dict | None = None, format: str = "parquet") -> "Warehouse":
+    def open(root: str, options: dict | None = None, format: str = "delta") -> "Warehouse":
         """A warehouse at ``root`` in ``format`` (see :data:`WAREHOUSE_FORMATS`)."""
         if format == "parquet":
             return Warehouse(root, options)
