@@ -26,6 +26,7 @@ import bench_linking  # noqa: E402
 import bench_real_pages  # noqa: E402
 import bench_significance  # noqa: E402
 import bench_snapshot_batch  # noqa: E402
+import bench_table_maintenance  # noqa: E402
 import bench_warehouse_formats  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -39,6 +40,7 @@ SECTIONS = [
     ("Linking a day of news: warehouse of 11 days vs one year; as-of join vs merge_asof", bench_linking),
     ("Significant moves at real news volume: precision and recall by stories per day", bench_significance),
     ("Warehouse formats: Parquet files vs Delta Lake tables, 1 day vs 1 year of history", bench_warehouse_formats),
+    ("Table maintenance: OPTIMIZE and vacuum of a day of 5-minute snapshot files", bench_table_maintenance),
 ]
 
 

@@ -58,6 +58,54 @@ def _cmd_warehouse_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_table_history(args: argparse.Namespace) -> int:
+    import json
+
+    from newsmarkets.config import load_config
+    from newsmarkets.warehouse.versions import delta_warehouse, history_rows, render_history
+    from newsmarkets.warehouse.writer import Warehouse
+
+    wh = delta_warehouse(Warehouse.from_config(load_config(args.config)), "table history")
+    rows = history_rows(wh, args.table, args.limit)
+    print(json.dumps(rows, indent=2, default=str) if args.json else render_history(args.table, rows))
+    return 0
+
+
+def _cmd_table_restore(args: argparse.Namespace) -> int:
+    from newsmarkets.config import load_config
+    from newsmarkets.intervals import as_utc
+    from newsmarkets.warehouse.catalog import refresh_for_config
+    from newsmarkets.warehouse.versions import restore
+    from newsmarkets.warehouse.writer import Warehouse
+
+    cfg = load_config(args.config)
+    try:
+        at = as_utc(args.timestamp) if args.timestamp else None
+    except ValueError as exc:
+        print(f"newsmarkets table restore: --timestamp: {exc}", file=sys.stderr)
+        return 2
+    done = restore(Warehouse.from_config(cfg), args.table, version=args.version, at=at)
+    print(f"table {done['table']}: restored version {done['restored_version']} as version {done['version']} "
+          f"(was version {done['previous_version']}; undo with --version {done['previous_version']})")
+    if not args.no_catalog:
+        refresh_for_config(cfg)  # the catalog's views list the files of the version they were built on
+        print(f"catalog {cfg.catalog_path} refreshed")
+    return 0
+
+
+def _cmd_table_check(args: argparse.Namespace) -> int:
+    from newsmarkets.config import load_config
+    from newsmarkets.warehouse.schemas import TABLES
+    from newsmarkets.warehouse.versions import check_table
+    from newsmarkets.warehouse.writer import Warehouse
+
+    wh = Warehouse.from_config(load_config(args.config))
+    checks = [check_table(wh, name) for name in (args.table or sorted(TABLES))]
+    for check in checks:
+        print(check.describe())
+    return 0 if all(c.is_healthy for c in checks) else 1
+
+
 def _cmd_extract(args: argparse.Namespace) -> int:
     import json
 
@@ -257,6 +305,31 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "(the same rows; old files kept in _parquet_backup/)")
     convert.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
     convert.set_defaults(func=_cmd_warehouse_convert)
+
+    tbl = sub.add_parser("table", help="one table's versions: history, restore (undo a bad load), check for damaged files")
+    tbl_sub = tbl.add_subparsers(dest="table_command", required=True, metavar="ACTION")
+    hist = tbl_sub.add_parser("history", help="the table's commits: version, time, operation, rows changed, DAG run")
+    hist.add_argument("table", help="table name, e.g. articles")
+    hist.add_argument("--limit", type=int, default=None, help="newest N commits only")
+    hist.add_argument("--json", action="store_true", help="print the history as JSON")
+    hist.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
+    hist.set_defaults(func=_cmd_table_history)
+    rest = tbl_sub.add_parser(
+        "restore", help="make the table's rows those of an earlier version (one new commit; undo it the same way)",
+        description="Restore TABLE to --version N (see `newsmarkets table history`) or to the version current at "
+                    "--timestamp, then refresh the catalog. Versions stay restorable until vacuum removes their files.")
+    rest.add_argument("table", help="table name, e.g. articles")
+    which = rest.add_mutually_exclusive_group(required=True)
+    which.add_argument("--version", type=int, default=None, help="the version to bring back")
+    which.add_argument("--timestamp", default=None, help="bring back the version current at this time (ISO with zone, e.g. 2026-12-07T10:00Z)")
+    rest.add_argument("--no-catalog", action="store_true", help="do not refresh the catalog afterwards")
+    rest.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
+    rest.set_defaults(func=_cmd_table_restore)
+    chk = tbl_sub.add_parser(
+        "check", help="read every data file's footer; name damaged files and the last good version (exit 1 if any)")
+    chk.add_argument("table", nargs="*", help="tables to check (default: all)")
+    chk.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
+    chk.set_defaults(func=_cmd_table_check)
     return parser
 
 

@@ -18,7 +18,8 @@ def cli(*args, check=False):
 @pytest.mark.parametrize("args", [[], ["demo"], ["airflow"], ["extract"], ["config", "check"], ["replay", "serve"],
                                   ["replay", "truth"], ["catalog", "refresh"], ["plan", "backfill"],
                                   ["plan"], ["pools"], ["pools", "apply"], ["pools", "show"], ["sources"],
-                                  ["sources", "check"]])
+                                  ["sources", "check"], ["table"], ["table", "history"], ["table", "restore"],
+                                  ["table", "check"]])
 def test_every_subcommand_has_help(args):
     out = cli(*args, "--help")
     assert out.returncode == 0 and "usage: newsmarkets" in out.stdout

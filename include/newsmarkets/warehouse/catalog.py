@@ -127,6 +127,7 @@ def refresh_catalog(
     target.parent.mkdir(parents=True, exist_ok=True)
     specs = list(tables)
     counts: dict[str, int] = {}
+    damaged: list[str] = []
     with _locked(target.with_name(target.name + ".lock")):
         _sweep_stale_builds(target)
         tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex}")
@@ -144,7 +145,12 @@ def refresh_catalog(
                             con.execute(f"COMMENT ON VIEW {_ident(spec.name)} IS {_literal(spec.description)}")
                         counts[spec.name] = con.execute(f"SELECT count(*) FROM {_ident(spec.name)}").fetchone()[0]
                     except duckdb.Error as exc:
-                        raise CatalogError(f"catalog {target}: view {spec.name!r} cannot be built: {exc}") from None
+                        damage = _damage(warehouse, spec.name)
+                        if damage is None:
+                            raise CatalogError(f"catalog {target}: view {spec.name!r} cannot be built: {exc}") from None
+                        # One damaged table must not block the others' refresh: leave its view out, say so below.
+                        con.execute(f"DROP VIEW IF EXISTS {_ident(spec.name)}")
+                        damaged.append(damage)
                 names = {spec.name for spec in specs}
                 for view in VIEWS:
                     if view.name in names:
@@ -165,7 +171,20 @@ def refresh_catalog(
             for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
                 with contextlib.suppress(FileNotFoundError):
                     leftover.unlink()
+    if damaged:
+        raise CatalogError(f"catalog {target} refreshed without {len(damaged)} damaged table(s) (their views and "
+                           "the views built on them are left out):\n" + "\n".join(damaged))
     return counts
+
+
+def _damage(warehouse: Warehouse, table: str) -> str | None:
+    """What ``newsmarkets table check`` says about a table whose view failed, if it finds damaged files."""
+    if warehouse.format != "delta":
+        return None
+    from newsmarkets.warehouse.versions import check_table
+
+    check = check_table(warehouse, table)
+    return None if check.is_healthy else check.describe()
 
 
 def describe_catalog(catalog_path: str | os.PathLike, warehouse: Warehouse | None = None) -> list[tuple[str, int | None]]:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import time
 import uuid
@@ -101,6 +102,19 @@ def owner_key(interval: Interval, file_tag: str | None = None) -> str:
     return f"{interval.key}-{safe_name(file_tag)}" if file_tag else interval.key
 
 
+# What Airflow exports into a running task's environment; recorded in each commit so
+# `newsmarkets table history` names the DAG run that wrote a version.
+_AIRFLOW_CONTEXT = {"newsmarkets.dag_id": "AIRFLOW_CTX_DAG_ID", "newsmarkets.run_id": "AIRFLOW_CTX_DAG_RUN_ID",
+                    "newsmarkets.task_id": "AIRFLOW_CTX_TASK_ID"}
+
+
+def commit_metadata(**extra: str) -> dict[str, str]:
+    """Custom commit metadata: ``extra`` (prefixed ``newsmarkets.``) plus the Airflow task writing, if any."""
+    out = {f"newsmarkets.{k}": v for k, v in extra.items() if v is not None}
+    out.update({k: os.environ[v] for k, v in _AIRFLOW_CONTEXT.items() if os.environ.get(v)})
+    return out
+
+
 def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -117,6 +131,11 @@ class DeltaWarehouse(Warehouse):
 
     def __repr__(self) -> str:
         return f"DeltaWarehouse({self.root!r})"
+
+    @property
+    def delta_storage_options(self) -> dict[str, str]:
+        """What ``deltalake.DeltaTable`` needs to open this warehouse's tables (empty on local disk)."""
+        return dict(self._delta_options)
 
     @classmethod
     def for_config(cls, cfg) -> "DeltaWarehouse":
@@ -188,24 +207,16 @@ class DeltaWarehouse(Warehouse):
         opened = self._open(table_spec(table))
         return None if opened is None else opened.version()
 
+    def delta_table(self, table: str):
+        """The newest version of ``table`` as a ``deltalake.DeltaTable``, or None when it does not exist yet."""
+        return self._open(table_spec(table))
+
     def table_history(self, table: str, limit: int | None = None) -> list[dict]:
-        """The table's commits, newest first: version, time, operation, the interval that wrote it, rows changed."""
+        """The table's commits, newest first: version, time, operation, rows and files changed, who wrote it."""
         opened = self._open(table_spec(table))
         if opened is None:
             return []
-        out = []
-        for commit in opened.history(limit):
-            metrics = commit.get("operationMetrics") or {}
-            out.append({
-                "version": int(commit["version"]),
-                "committed_at": datetime.fromtimestamp(commit["timestamp"] / 1000, tz=timezone.utc),
-                "operation": commit.get("operation"),
-                "interval": commit.get("newsmarkets.interval"),
-                "rows_inserted": metrics.get("num_target_rows_inserted"),
-                "rows_updated": metrics.get("num_target_rows_updated"),
-                "rows_deleted": metrics.get("num_target_rows_deleted"),
-            })
-        return out
+        return [history_entry(commit) for commit in opened.history(limit)]
 
     # -- reading -----------------------------------------------------------------
 
@@ -343,8 +354,7 @@ class DeltaWarehouse(Warehouse):
             ])
             write_id = uuid.uuid4().hex
             try:
-                metrics = self._merge(spec, target, source, {"newsmarkets.write_id": write_id,
-                                                             "newsmarkets.interval": owner})
+                metrics = self._merge(spec, target, source, commit_metadata(write_id=write_id, interval=owner))
             except CommitFailedError as exc:
                 log.info("table %s, interval %s: commit conflicted (%s), retrying", spec.name, owner, exc)
                 _backoff(attempt)
@@ -371,7 +381,7 @@ class DeltaWarehouse(Warehouse):
                     return int(commit["version"])
         return None
 
-    def _merge(self, spec: TableSpec, target, source: pa.Table, commit_metadata: dict[str, str]) -> dict:
+    def _merge(self, spec: TableSpec, target, source: pa.Table, metadata: dict[str, str]) -> dict:
         from deltalake import CommitProperties
 
         on = " AND ".join(f"t.{c} = s.{c}" for c in (spec.partition_by, *spec.key))
@@ -382,7 +392,7 @@ class DeltaWarehouse(Warehouse):
         return (
             target.merge(source, on, source_alias="s", target_alias="t",
                          writer_properties=WriterProperties(compression="ZSTD"),
-                         commit_properties=CommitProperties(custom_metadata=commit_metadata))
+                         commit_properties=CommitProperties(custom_metadata=metadata))
             .when_matched_update(updates={c: f"s.{c}" for c in columns}, predicate=f"{same_owner} AND NOT s.{_DELETE}")
             .when_matched_delete(predicate=f"{same_owner} AND s.{_DELETE}")
             .when_not_matched_insert(updates={c: f"s.{c}" for c in columns}, predicate=f"NOT s.{_DELETE}")
@@ -431,6 +441,7 @@ class DeltaWarehouse(Warehouse):
     def compact_closed(self, interval_day: date, compact_after_days: int,
                        tables: Iterable[str] | None = None) -> tuple[str, dict]:
         """Compact closed partitions with Delta's OPTIMIZE, then vacuum files older than the retention."""
+        from deltalake import CommitProperties
         from deltalake.exceptions import CommitFailedError
 
         from newsmarkets.warehouse import compact
@@ -447,7 +458,8 @@ class DeltaWarehouse(Warehouse):
                 if target is None:
                     break
                 try:
-                    metrics = target.optimize.compact(partition_filters=[(spec.partition_by, "<=", last_closed)])
+                    metrics = target.optimize.compact(partition_filters=[(spec.partition_by, "<=", last_closed)],
+                                                      commit_properties=CommitProperties(custom_metadata=commit_metadata()))
                 except CommitFailedError:
                     _backoff(attempt)
                     continue
@@ -464,6 +476,36 @@ class DeltaWarehouse(Warehouse):
             entry["seconds"] = round(time.perf_counter() - started, 3)
             summary[spec.name] = entry
         return last_closed, summary
+
+
+def _metric(metrics: dict, *names: str) -> int | None:
+    for name in names:
+        if metrics.get(name) is not None:
+            return int(metrics[name])
+    return None
+
+
+def history_entry(commit: dict) -> dict:
+    """One ``DeltaTable.history()`` commit as the columns ``newsmarkets table history`` shows."""
+    metrics = commit.get("operationMetrics") or {}
+    return {
+        "version": int(commit["version"]),
+        "committed_at": datetime.fromtimestamp(commit["timestamp"] / 1000, tz=timezone.utc),
+        "operation": commit.get("operation"),
+        "rows_inserted": _metric(metrics, "num_target_rows_inserted", "num_added_rows"),
+        "rows_updated": _metric(metrics, "num_target_rows_updated", "num_updated_rows"),
+        "rows_deleted": _metric(metrics, "num_target_rows_deleted", "num_deleted_rows"),
+        "files_added": _metric(metrics, "num_target_files_added", "numFilesAdded", "numRestoredFile", "num_added_files"),
+        "files_removed": _metric(metrics, "num_target_files_removed", "numFilesRemoved", "numRemovedFile",
+                                 "num_removed_files"),
+        "interval": commit.get("newsmarkets.interval"),
+        "dag_id": commit.get("newsmarkets.dag_id"),
+        "run_id": commit.get("newsmarkets.run_id"),
+        "task_id": commit.get("newsmarkets.task_id"),
+        "restored_version": int(commit["operationParameters"]["version"])
+        if commit.get("operation") == "RESTORE" and (commit.get("operationParameters") or {}).get("version") is not None
+        else None,
+    }
 
 
 def _total_size(stats) -> int:
