@@ -44,7 +44,7 @@ ENV_OPTIONS = {"days": WORLD_DAYS, "replay_port": free_port(),
                "extra_env": {"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2",
                              **prices_connection_env(API_KEY)}}
 # Set by the run itself, not by the data: wall-clock stamps (and a partition derived from one).
-RUN_DEPENDENT = frozenset({"ingested_at", "fetched_at", "validated_at", "computed_at"})
+RUN_DEPENDENT = frozenset({"ingested_at", "fetched_at", "validated_at", "computed_at", "table_version"})
 
 
 @dataclass

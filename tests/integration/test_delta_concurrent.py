@@ -2,7 +2,8 @@
 
 Writers are separate processes (deltalake must not be used across a fork),
 started together behind a file barrier so their commits really race; their
-keys collide on purpose (same table, partition and keys). The outcome must
+keys collide on purpose (same table, partition and keys), and a compactor
+(OPTIMIZE) rewrites the partition while they commit. The outcome must
 equal a clean sequential run in the order the commits landed: first writer
 wins per key, every key once, none missing. On local disk here, and on the
 S3 endpoint (moto's server on 127.0.0.1, ``conditional_put=etag``) in the slow tier.
@@ -65,6 +66,26 @@ READER = textwrap.dedent('''
     assert len(frame) == len(owned) == int(sys.argv[2]), (len(frame), len(owned))
 ''')
 
+# Compaction racing the writers: OPTIMIZE of the day (closed as of the next one) a few times
+# while they commit; prints how many of its runs rewrote files.
+COMPACTOR = textwrap.dedent('''
+    import json, os, sys, time
+    from datetime import date
+    from newsmarkets.warehouse.storage import storage_options_from_env
+    from newsmarkets.warehouse.writer import Warehouse
+
+    root, barrier = sys.argv[1], sys.argv[2]
+    wh = Warehouse.open(root, storage_options_from_env(root), "delta")
+    while not os.path.exists(barrier):
+        time.sleep(0.01)
+    rewrote = 0
+    for _ in range(6):
+        _, summary = wh.compact_closed(date(2026, 1, 6), 1, ["price_snapshots"])
+        rewrote += summary["price_snapshots"]["files_before"] > 0
+        time.sleep(0.2)
+    print(json.dumps({"compactions": rewrote}))
+''')
+
 # (first minute, count) per writer: each overlaps its neighbours.
 PLAN = [(0, 40), (20, 40), (30, 40), (50, 40), (10, 30), (60, 40)]
 
@@ -74,8 +95,12 @@ def _start(root: str, index: int, first: int, count: int, barrier: str, env: dic
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def _race(root: str, barrier: Path, env: dict, plan=PLAN) -> list[dict]:
+def _race(root: str, barrier: Path, env: dict, plan=PLAN, *, compactor: bool = True) -> list[dict]:
+    """Run the writers (and a compactor) together; the writers' outcomes."""
     procs = [_start(root, i, first, count, str(barrier), env) for i, (first, count) in enumerate(plan)]
+    if compactor:
+        procs.append(subprocess.Popen([sys.executable, "-c", COMPACTOR, root, str(barrier)], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, env=env))
     time.sleep(1.0)  # let every writer import and reach the barrier
     barrier.touch()
     outcomes = []
@@ -83,6 +108,8 @@ def _race(root: str, barrier: Path, env: dict, plan=PLAN) -> list[dict]:
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-3000:]  # 0, not an exit-time abort (134)
         outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    if compactor:
+        assert outcomes.pop()["compactions"] >= 1  # it did rewrite files while they wrote
     return outcomes
 
 

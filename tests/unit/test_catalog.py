@@ -72,7 +72,7 @@ def test_one_view_per_table_queryable_from_another_cwd_with_absolute_paths(fille
         if fmt == "parquet":
             assert f"'{tmp_path}/wh/price_snapshots/*/*.parquet'" in sql
         else:  # exactly the committed version's files, by absolute path
-            assert all(f"'{f}'" in sql for f in filled.files("price_snapshots")) and "*" not in sql.split("FROM", 1)[1]
+            assert all(f"'{f}'" in sql for f in filled.files("price_snapshots")) and "*.parquet" not in sql
         kinds = dict(describe(con, "price_snapshots"))
         assert kinds["dt"] == "DATE" and kinds["observed_at"] == "TIMESTAMP WITH TIME ZONE"
         assert [n for n, _ in describe(con, "price_snapshots")] == PRICE_SNAPSHOTS.schema.names

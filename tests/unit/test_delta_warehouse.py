@@ -206,3 +206,49 @@ def test_reruns_and_reads_after_compaction_mix_string_and_string_view_files(wh):
     wh.write(T, snapshots([0], price=7.0), hour(0))
     assert wh.read(T)["price_usd"].tolist() == [7.0, 101.0, 102.0, 105.0]
     assert wh.read_interval(T, hour(2))["price_usd"].tolist() == [102.0]
+
+
+def test_a_publish_reads_only_the_partitions_it_writes(wh):
+    for d in range(5):
+        day = f"2026-01-0{d + 1}"
+        wh.write(T, snapshots(range(3), day=day), Interval.for_day(day))
+    wh.write(T, snapshots(range(3), day="2026-01-03", price=9.0), Interval.for_day("2026-01-03"))
+    metrics = DeltaTable(wh.table_url(T)).history(1)[0]["operationMetrics"]
+    assert (metrics["num_target_files_scanned"], metrics["num_target_files_skipped_during_scan"]) == (1, 4)
+    assert wh.read(T, dts=["2026-01-03"])["price_usd"].tolist() == [9.0, 10.0, 11.0] and len(wh.read(T)) == 15
+
+
+def test_a_table_created_before_a_nullable_column_was_added_reads_it_as_null_and_gains_it_on_write(wh, tmp_path):
+    from deltalake import write_deltalake
+
+    from newsmarkets.warehouse.catalog import refresh_catalog
+    from newsmarkets.warehouse.schemas import table_spec
+
+    dq = table_spec("dq_results")
+    old_schema = pa.schema([f for f in delta_schema(dq) if f.name != "table_version"])
+    row = {"table_name": "articles", "interval_start_at": pd.Timestamp("2026-01-05T00:00Z"),
+           "interval_end_at": pd.Timestamp("2026-01-05T01:00Z"), "suite": "articles", "expectation": "e",
+           "severity": "critical", "success": True, "observed_value": None, "unexpected_count": 0, "row_count": 3,
+           "is_published": True, "run_id": "r1", "validated_at": pd.Timestamp("2026-01-05T01:05Z")}
+    old = pa.Table.from_pylist([{**row, "dt": "2026-01-05", OWNER_COLUMN: "old"}], schema=old_schema)
+    write_deltalake(wh.table_url("dq_results"), old, partition_by=["dt"])  # what an older release wrote
+
+    assert wh.read("dq_results")["table_version"].isna().tolist() == [True]
+    counts = refresh_catalog(wh, tmp_path / "c.duckdb")
+    assert counts["dq_results"] == 1
+    with duckdb_connect(tmp_path / "c.duckdb") as con:
+        assert con.execute("SELECT run_id, table_version FROM dq_results").fetchall() == [("r1", None)]
+
+    wh.write("dq_results", pd.DataFrame([{**row, "run_id": "r2", "table_version": 7}]), Interval.for_day("2026-01-05"))
+    assert "table_version" in pa.schema(DeltaTable(wh.table_url("dq_results")).schema().to_arrow()).names
+    got = wh.read("dq_results").set_index("run_id")["table_version"]
+    assert got.isna()["r1"] and got["r2"] == 7
+    refresh_catalog(wh, tmp_path / "c.duckdb")
+    with duckdb_connect(tmp_path / "c.duckdb") as con:
+        assert con.execute("SELECT run_id, table_version FROM dq_results ORDER BY 1").fetchall() == [("r1", None), ("r2", 7)]
+
+
+def duckdb_connect(path):
+    import duckdb
+
+    return duckdb.connect(str(path), read_only=True)

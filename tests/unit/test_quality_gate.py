@@ -9,7 +9,7 @@ import json
 import logging
 import pickle
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -230,3 +230,40 @@ def test_warm_validation_of_a_250_row_batch_is_fast():
     assert outcome.success and outcome.row_count == 250
     print(f"warm validation of 250 rows x {len(s.expectations)} expectations: best {min(timings):.3f}s")
     assert min(timings) < 3.0
+
+
+def test_dq_results_name_the_table_version_each_batch_published_and_restoring_it_brings_the_batch_back(tmp_path):
+    from newsmarkets.warehouse.versions import restore
+
+    wh = Warehouse.open(str(tmp_path / "delta"), format="delta")
+    publish_if_valid(wh, "price_snapshots", prices(), HOUR, "run-1", suite())
+    first = wh.read("price_snapshots")
+    bad = prices(price=50.0)
+    bad.loc[1, "price_usd"] = -4.0
+    with pytest.raises(QualityGateError):
+        publish_if_valid(wh, "price_snapshots", bad, HOUR, "run-2", suite())
+    publish_if_valid(wh, "price_snapshots", prices(price=7.0), HOUR, "run-3", suite())
+
+    versions = {run: set(dq(wh, run_id=run)["table_version"].tolist()) for run in ("run-1", "run-2", "run-3")}
+    assert versions["run-1"] == {1} and versions["run-3"] == {2}  # version 0 created the table
+    assert all(pd.isna(v) for v in versions["run-2"])  # quarantined: published nothing
+    restore(wh, "price_snapshots", version=versions["run-1"].pop())
+    pd.testing.assert_frame_equal(wh.read("price_snapshots"), first)
+
+
+def test_a_parquet_file_written_before_a_nullable_column_existed_reads_compacts_and_reruns(wh):
+    import pyarrow.parquet as pq
+
+    from newsmarkets.warehouse.catalog import refresh_catalog
+
+    publish_if_valid(wh, "price_snapshots", prices(), HOUR, "run-1", suite())
+    (old,) = [f for f in wh.files("dq_results")]
+    pq.write_table(pq.read_table(old).drop_columns(["table_version"]), old)  # as an older release wrote it
+    later = Interval(HOUR.end, HOUR.end + timedelta(hours=1))
+    publish_if_valid(wh, "price_snapshots", prices(interval=later), later, "run-2", suite(interval=later))
+    assert dq(wh)["table_version"].isna().all()  # Parquet format: no table versions
+    wh.compact_closed(date(2026, 1, 7), 1)
+    assert len(wh.files("dq_results")) == 1 and set(dq(wh)["run_id"]) == {"run-1", "run-2"}
+    publish_if_valid(wh, "price_snapshots", prices(), HOUR, "run-1", suite())  # a retry of run-1
+    assert len(dq(wh)) == 2 * len(suite().expectations)
+    assert refresh_catalog(wh, wh.root + "/c.duckdb")["dq_results"] == len(dq(wh))

@@ -392,6 +392,7 @@ def test_nullable_columns_keep_schema_dtypes_and_read_output_writes_back_unchang
         "suite": ["prices"] * 2, "expectation": ["not_null(price_usd)", "unique(key)"], "severity": ["critical", "warning"],
         "success": [True, False], "observed_value": [None, '{"x": 1}'], "unexpected_count": [None, 2], "row_count": [3, 3],
         "is_published": [True, True], "run_id": ["r1", "r1"], "validated_at": [DAY.end] * 2,
+        "table_version": [None, 3],
     })
     wh.write("dq_results", results, DAY)
     full = wh.read("dq_results")

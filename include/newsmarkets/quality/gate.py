@@ -153,13 +153,13 @@ def validate_frame(
     )
 
 
-def _record(warehouse: Any, outcome: ValidationOutcome, *, is_published: bool) -> int:
+def _record(warehouse: Any, outcome: ValidationOutcome, *, is_published: bool, table_version: int | None = None) -> int:
     """Write this batch's rows to ``dq_results``, one file per (interval, table, run).
 
     The file tag keeps other tables' and runs' results for the same interval
     untouched, while a retry of the same run replaces its own earlier rows.
     """
-    ours = dq_rows(outcome, is_published=is_published)
+    ours = dq_rows(outcome, is_published=is_published, table_version=table_version)
     warehouse.write(DQ_RESULTS.name, ours, outcome.interval, file_tag=f"{outcome.table}-{outcome.run_id}")
     return len(ours)
 
@@ -210,7 +210,7 @@ def publish_if_valid(
         # The gate passed but the writer refused (e.g. a type GX does not check): say so in dq_results.
         _record(warehouse, outcome, is_published=False)
         raise
-    _record(warehouse, outcome, is_published=True)
+    _record(warehouse, outcome, is_published=True, table_version=written.table_version)
     _refresh_catalog(warehouse, catalog_path)
     log.info(
         "%s %s (run %s): %d expectation(s) passed%s; published %d row(s) to %d file(s)",

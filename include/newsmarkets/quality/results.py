@@ -194,7 +194,7 @@ def order_like(outcomes: Iterable[ExpectationOutcome], labels: list[str]) -> lis
     return sorted(outcomes, key=lambda o: (position.get(o.expectation, len(position)), o.expectation))
 
 
-def dq_rows(outcome: ValidationOutcome, *, is_published: bool) -> pd.DataFrame:
+def dq_rows(outcome: ValidationOutcome, *, is_published: bool, table_version: int | None = None) -> pd.DataFrame:
     """``dq_results`` rows (one per expectation) for a validated batch; ``dt`` is left to the writer."""
     if outcome.interval is None or not outcome.run_id:
         raise ValueError(f"table {outcome.table!r}: dq_results rows need the batch's interval and run_id")
@@ -217,6 +217,7 @@ def dq_rows(outcome: ValidationOutcome, *, is_published: bool) -> pd.DataFrame:
             "is_published": pd.array([is_published] * n, dtype="bool"),
             "run_id": pd.array([outcome.run_id] * n, dtype="string"),
             "validated_at": pd.Series([outcome.validated_at] * n, dtype=ts),
+            "table_version": pd.array([table_version] * n, dtype="Int64"),
         }
     )
     return frame[[c for c in DQ_RESULTS.data_columns]]

@@ -65,7 +65,7 @@ def _empty_view_sql(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
     return f"SELECT {columns} WHERE false"
 
 
-def _files_view_sql(spec: TableSpec, warehouse: Warehouse) -> str:
+def _files_view_sql(spec: TableSpec, warehouse: Warehouse, empty_sql: str) -> str:
     if warehouse.format == "delta":
         # Exactly the committed version's files: a Delta table's folder also holds files an
         # older version removed (kept until vacuum, for readers of older snapshots).
@@ -73,9 +73,12 @@ def _files_view_sql(spec: TableSpec, warehouse: Warehouse) -> str:
     else:
         source = _literal(f"{warehouse.table_url(spec.name).rstrip('/')}/*/*.parquet")
     columns = ", ".join(_ident(n) for n in spec.schema.names)
+    # UNION ALL BY NAME with the typed empty row set: a column the schema gained after these
+    # files were written reads as NULL instead of failing the view.
     return (
-        f"SELECT {columns} FROM read_parquet({source}, hive_partitioning = true, "
-        f"hive_types = {{{_literal(spec.partition_by)}: DATE}}, union_by_name = true)"
+        f"SELECT {columns} FROM (SELECT * FROM read_parquet({source}, hive_partitioning = true, "
+        f"hive_types = {{{_literal(spec.partition_by)}: DATE}}, union_by_name = true) "
+        f"UNION ALL BY NAME {empty_sql})"
     )
 
 
@@ -138,7 +141,8 @@ def refresh_catalog(
                     con.register_filesystem(warehouse.storage.fs)
                 for spec in specs:
                     has_files = bool(warehouse.files(spec.name))
-                    body = _files_view_sql(spec, warehouse) if has_files else _empty_view_sql(con, spec)
+                    empty = _empty_view_sql(con, spec)
+                    body = _files_view_sql(spec, warehouse, empty) if has_files else empty
                     try:
                         con.execute(f"CREATE VIEW {_ident(spec.name)} AS {body}")
                         if spec.description:

@@ -132,8 +132,24 @@ def read_pieces(storage: Storage, path: str) -> list[Piece]:
     return _pieces_from_metadata(schema.metadata, storage.url(path))
 
 
-def read_compacted(storage: Storage, path: str, columns: list[str] | None = None) -> tuple[pa.Table, list[Piece]]:
-    table = pq.read_table(path, columns=columns, filesystem=storage.arrow_fs)
+def read_parquet(storage: Storage, path: str, schema: pa.Schema | None = None) -> pa.Table:
+    """A data file's columns of ``schema`` (all columns without one); a nullable column the schema
+    gained after the file was written reads as nulls."""
+    if schema is None:
+        return pq.read_table(path, filesystem=storage.arrow_fs)
+    have = set(pq.read_schema(path, filesystem=storage.arrow_fs).names)
+    missing = [f for f in schema if f.name not in have]
+    required = [f.name for f in missing if not f.nullable]
+    if required:
+        raise CompactionError(f"{storage.url(path)}: column(s) {', '.join(required)} missing from the file")
+    table = pq.read_table(path, columns=[n for n in schema.names if n in have], filesystem=storage.arrow_fs)
+    for f in missing:
+        table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+    return table.select(schema.names)
+
+
+def read_compacted(storage: Storage, path: str, schema: pa.Schema | None = None) -> tuple[pa.Table, list[Piece]]:
+    table = read_parquet(storage, path, schema)
     pieces = _pieces_from_metadata(pq.read_schema(path, filesystem=storage.arrow_fs).metadata, storage.url(path))
     if sum(p.rows for p in pieces) != table.num_rows:
         raise CompactionError(f"{storage.url(path)}: pieces list {sum(p.rows for p in pieces)} rows, the file holds {table.num_rows}")
@@ -220,7 +236,7 @@ def fold(wh: Any, spec: TableSpec, state: PartitionState, name: str, rows: pa.Ta
     """
     storage = wh.storage
     old = state.piece(name)
-    table, pieces = read_compacted(storage, state.compacted)
+    table, pieces = read_compacted(storage, state.compacted, file_schema(spec))
     table, pieces = without(table, pieces, name)
     stray = state.path_of(name)  # only after a killed object-store compaction or a racing writer
     supersedes = tuple(dict.fromkeys(
@@ -365,7 +381,7 @@ def compact_partition(wh: Any, table: str, dt: str, *, allow_swap: bool = True) 
         tables, pieces = [], []
         bytes_before = sum(storage.fs.size(f) for f in state.files)
         if state.compacted:
-            existing, pieces = read_compacted(storage, state.compacted)
+            existing, pieces = read_compacted(storage, state.compacted, target)
             tables.append(existing.select(target.names).cast(target))
         for path in sorted(parts):
             name = posixpath.basename(path)
@@ -373,8 +389,8 @@ def compact_partition(wh: Any, table: str, dt: str, *, allow_swap: bool = True) 
                 # load_partition healed identical leftovers; a different one means a racing writer (object stores)
                 raise CompactionError(f"{storage.url(path)}: the compacted file also holds a different version of "
                                       "this interval; write the interval again to settle it")
-            data = pq.read_table(path, filesystem=storage.arrow_fs)
-            tables.append(data.select(target.names).cast(target))
+            data = read_parquet(storage, path, target)
+            tables.append(data.cast(target))
             pieces.append(Piece(name, data.num_rows, fingerprint(storage, path)))
         merged = pa.concat_tables(tables)
         if merged.num_rows != sum(p.rows for p in pieces):

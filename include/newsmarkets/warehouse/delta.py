@@ -166,14 +166,31 @@ class DeltaWarehouse(Warehouse):
                 f"warehouse_format: parquet and no Delta log; convert the warehouse with "
                 f"`newsmarkets warehouse convert --config <this config>` or keep warehouse_format: parquet")
 
-    def _check_schema(self, spec: TableSpec, table) -> None:
+    def _check_schema(self, spec: TableSpec, table) -> list[pa.Field]:
+        """Refuse a table whose columns are not the schema's; return the schema's nullable columns it lacks
+        (added since the table was created: reads give them as null, the next write adds them)."""
         have = pa.schema(table.schema().to_arrow())
         want = delta_schema(spec)
-        if have.names != want.names:
-            missing = [n for n in want.names if n not in have.names]
-            extra = [n for n in have.names if n not in want.names]
+        missing = [f for f in want if f.name not in have.names]
+        extra = [n for n in have.names if n not in want.names]
+        if extra or any(not f.nullable for f in missing):
             raise SchemaError(f"table {spec.name!r} at {self.table_url(spec.name)}: the Delta table's columns differ "
-                              f"from the schema (missing: {', '.join(missing) or '-'}; unknown: {', '.join(extra) or '-'})")
+                              f"from the schema (missing: {', '.join(f.name for f in missing) or '-'}; "
+                              f"unknown: {', '.join(extra) or '-'})")
+        return missing
+
+    def _add_columns(self, spec: TableSpec, table, missing: list[pa.Field]):
+        """Add the schema's new nullable columns to an existing table (one commit; a racing writer's is fine)."""
+        from deltalake import CommitProperties, Field
+        from deltalake.exceptions import CommitFailedError, DeltaError
+
+        try:
+            table.alter.add_columns([Field.from_arrow(f) for f in missing],
+                                    commit_properties=CommitProperties(custom_metadata=commit_metadata()))
+        except (CommitFailedError, DeltaError) as exc:
+            log.info("table %s: adding %s raced another writer (%s)", spec.name, [f.name for f in missing], exc)
+        table.update_incremental()
+        return table
 
     def ensure_table(self, table: str):
         """Open ``table``, creating it empty first if it does not exist (safe when several processes race)."""
@@ -184,6 +201,12 @@ class DeltaWarehouse(Warehouse):
         for attempt in range(COMMIT_ATTEMPTS):
             opened = self._open(spec)
             if opened is not None:
+                missing = self._check_schema(spec, opened)
+                if missing:
+                    opened = self._add_columns(spec, opened, missing)
+                    if self._check_schema(spec, opened):
+                        _backoff(attempt)
+                        continue
                 return opened
             try:
                 return DeltaTable.create(self.table_url(spec.name), delta_schema(spec), mode="ignore",
@@ -385,6 +408,13 @@ class DeltaWarehouse(Warehouse):
         from deltalake import CommitProperties
 
         on = " AND ".join(f"t.{c} = s.{c}" for c in (spec.partition_by, *spec.key))
+        # Literal partition values let delta-rs skip every other partition's files (without them a
+        # merge scanned the whole table) and scope its conflict check to these partitions.
+        days = sorted(set(source.column(spec.partition_by).to_pylist()))
+        if len(days) <= 20:
+            on = f"t.{spec.partition_by} IN ({', '.join(_sql_text(d) for d in days)}) AND {on}"
+        else:
+            on = f"t.{spec.partition_by} >= {_sql_text(days[0])} AND t.{spec.partition_by} <= {_sql_text(days[-1])} AND {on}"
         columns = delta_schema(spec).names
         same_owner = f"t.{OWNER_COLUMN} = s.{OWNER_COLUMN}"
         from deltalake import WriterProperties

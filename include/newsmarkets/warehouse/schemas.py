@@ -91,6 +91,9 @@ DQ_RESULTS = TableSpec(
             pa.field("is_published", pa.bool_(), nullable=False),
             pa.field("run_id", pa.string(), nullable=False),
             pa.field("validated_at", UTC_TS, nullable=False),
+            # The Delta table version the batch's publish committed (or found unchanged); null when not published.
+            # Restoring a table to it (`newsmarkets table restore`) brings back exactly what this batch left.
+            pa.field("table_version", pa.int64()),
             pa.field("dt", pa.string(), nullable=False),  # UTC date of interval_start_at
         ]
     ),

@@ -302,7 +302,8 @@ class Warehouse:
             dataset = ds.dataset(others, schema=key_schema, format="parquet", filesystem=self.storage.arrow_fs)
             parts.append(dataset.to_table(columns=list(spec.key)))
         if state.compacted:
-            table, pieces = compact.read_compacted(self.storage, state.compacted, list(spec.key))
+            table, pieces = compact.read_compacted(self.storage, state.compacted,
+                                                       pa.schema([spec.schema.field(k) for k in spec.key]))
             table, _ = compact.without(table, pieces, own_name)
             parts.append(table.cast(key_schema))
         return pa.concat_tables(parts) if parts else key_schema.empty_table()
@@ -381,9 +382,9 @@ class Warehouse:
             state = compact.load_partition(self.storage, directory)
             own = state.path_of(own_name)
             if own:
-                rows = pq.read_table(own, columns=data_schema.names, filesystem=self.storage.arrow_fs)
+                rows = compact.read_parquet(self.storage, own, data_schema)
             elif state.piece(own_name) is not None:
-                whole, pieces = compact.read_compacted(self.storage, state.compacted, data_schema.names)
+                whole, pieces = compact.read_compacted(self.storage, state.compacted, data_schema)
                 start, stop = compact.ranges(pieces)[own_name]
                 rows = whole.slice(start, stop - start)
             else:
@@ -420,10 +421,10 @@ class Warehouse:
                     dt = posixpath.basename(directory)[len(prefix):]
                     state = compact.load_partition(self.storage, directory, heal=False)
                     for path in state.parts:
-                        data = pq.read_table(path, columns=read_schema.names, filesystem=self.storage.arrow_fs)
+                        data = compact.read_parquet(self.storage, path, read_schema)
                         tables.append(_owned(data.cast(read_schema), spec.partition_by, dt, [posixpath.basename(path)] * data.num_rows))
                     if state.compacted:
-                        data, pieces = compact.read_compacted(self.storage, state.compacted, read_schema.names)
+                        data, pieces = compact.read_compacted(self.storage, state.compacted, read_schema)
                         tables.append(_owned(data.cast(read_schema), spec.partition_by, dt,
                                               [p.file for p in pieces for _ in range(p.rows)]))
                 break
@@ -488,10 +489,10 @@ class Warehouse:
                     state = compact.load_partition(self.storage, directory, heal=False)
                     for path in state.parts:
                         if posixpath.basename(path) != own_name:
-                            data = pq.read_table(path, columns=read_schema.names, filesystem=self.storage.arrow_fs)
+                            data = compact.read_parquet(self.storage, path, read_schema)
                             tables.append(data.cast(read_schema).append_column(spec.partition_by, pa.array([dt] * data.num_rows, pa.string())))
                     if state.compacted:
-                        data, pieces = compact.read_compacted(self.storage, state.compacted, read_schema.names)
+                        data, pieces = compact.read_compacted(self.storage, state.compacted, read_schema)
                         data, _ = compact.without(data, pieces, own_name)
                         tables.append(data.cast(read_schema).append_column(spec.partition_by, pa.array([dt] * data.num_rows, pa.string())))
                 break

@@ -188,7 +188,7 @@ def publish_articles(wh, articles: pd.DataFrame, interval: Interval, *,
     if len(stale):
         log.info("articles %s: fixed is_original of %d row(s) in interval(s) %s", interval, len(stale),
                  ", ".join(rewritten))
-    return {"rows_written": written.rows_written, "stories_reassigned": reassigned,
+    return {"rows_written": written.rows_written, "table_version": written.table_version, "stories_reassigned": reassigned,
             "originals_fixed": int(len(stale)), "intervals_rewritten": rewritten, "kept": kept, "removed": removed}
 
 

@@ -105,6 +105,7 @@ def publish(cfg: Config, interval: Interval, run_id: str, validated: dict) -> di
                     neighbour_days=validated.get("neighbour_days"), neighbour_digest=validated.get("neighbour_digest"),
                     refreshed_urls=refreshed_urls)
                 out[table] = reconciled.pop("rows_written")
+                version = reconciled.pop("table_version")
                 kept, removed = reconciled.pop("kept"), reconciled.pop("removed")
                 out["articles_kept"], out["articles_removed"] = len(kept), len(removed)
                 if len(removed):
@@ -113,17 +114,18 @@ def publish(cfg: Config, interval: Interval, run_id: str, validated: dict) -> di
             elif table == ARTICLE_ASSETS:
                 # links follow their article: re-fetched ones are replaced, kept ones stay
                 scope = set(frames[ARTICLES]["article_id"]) | set(removed["article_id"])
-                out[table] = wh.write(table, frames[table], interval,
-                                      refreshed=Refreshed.of("article_id", scope)).rows_written
+                written = wh.write(table, frames[table], interval, refreshed=Refreshed.of("article_id", scope))
+                out[table], version = written.rows_written, written.table_version
             else:
                 frames[table] = annotate_fetch_log(frames[table], set(kept["canonical_url"]),
                                                    set(removed["canonical_url"]))
-                out[table] = wh.write(table, frames[table], interval).rows_written
+                written = wh.write(table, frames[table], interval)
+                out[table], version = written.rows_written, written.table_version
         except Exception:
             for later in PUBLISHED_TABLES[position:]:
                 _record_dq(wh, dq, later, interval, run_id, is_published=False)
             raise
-        _record_dq(wh, dq, table, interval, run_id, is_published=True)
+        _record_dq(wh, dq, table, interval, run_id, is_published=True, table_version=version)
     out["outcomes"] = dict(sorted(Counter(frames[FETCH_LOG]["outcome"]).items()))
     out["stories"] = int(frames[ARTICLES]["story_id"].nunique()) if len(frames[ARTICLES]) else 0
     out["warnings"] = list(validated.get("warnings", []))
@@ -135,12 +137,14 @@ def publish(cfg: Config, interval: Interval, run_id: str, validated: dict) -> di
     return out
 
 
-def _record_dq(wh, dq: pd.DataFrame, table: str, interval: Interval, run_id: str, *, is_published: bool) -> None:
+def _record_dq(wh, dq: pd.DataFrame, table: str, interval: Interval, run_id: str, *, is_published: bool,
+               table_version: int | None = None) -> None:
     """This table's ``dq_results`` rows, in the gate's file (one per interval, table and run)."""
     rows = dq[dq["table_name"] == table].copy()
     if not len(rows):
         return
     rows["is_published"] = is_published
+    rows["table_version"] = pd.array([table_version] * len(rows), dtype="Int64")
     wh.write(DQ_RESULTS, rows, interval, file_tag=f"{table}-{run_id}")
 
 
