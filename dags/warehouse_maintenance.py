@@ -3,20 +3,24 @@
 
 Daily, for the UTC day of its data interval:
 
-1. **Compact** closed partitions (`dt` at least `maintenance.compact_after_days`
+1. **Create missing tables** (and add columns a newer schema has): two runs
+   creating one Delta table at once conflict, so tables exist before any run
+   writes (`newsmarkets warehouse init` does the same).
+2. **Compact** closed partitions (`dt` at least `maintenance.compact_after_days`
    days before the interval; never the run's own day): each partition's many
    small interval files (24 hourly news files, 288 snapshot files) become one
-   `compacted.parquet` with the same rows, swapped in atomically. It remembers
-   which interval each row came from, so a later rerun or backfill of an
-   interval replaces exactly its rows (see `newsmarkets.warehouse.compact`).
-   Compaction changes no row, so it emits no asset events: nothing downstream
-   needs to recompute.
-2. **Refresh** the DuckDB catalog.
-3. **Data Docs**: validates each table's latest `maintenance.data_docs_days`
+   file with the same rows — Delta's `OPTIMIZE` (one commit; concurrent
+   writers retry against it), then `vacuum` of files replaced more than 7 days
+   ago (readers of older versions keep theirs until then). Every row keeps the
+   interval that wrote it, so a later rerun or backfill of an interval
+   replaces exactly its rows. Compaction changes no row, so it emits no asset
+   events: nothing downstream needs to recompute.
+3. **Refresh** the DuckDB catalog.
+4. **Data Docs**: validates each table's latest `maintenance.data_docs_days`
    days against its expectation suite and updates the Great Expectations
    static site (`<warehouse>/_gx/gx/uncommitted/data_docs/local_site/index.html`
    by default). Scraped markup is escaped before it can reach a page.
-4. **Retention**: deletes `_raw_html/dt=…` partitions older than
+5. **Retention**: deletes `_raw_html/dt=…` partitions older than
    `maintenance.raw_html_retention_days` (and their conditional-GET
    validators), `_staging` folders untouched for
    `maintenance.staging_retention_hours`; quarantined batches are kept unless
@@ -49,8 +53,17 @@ from newsmarkets.orchestration.tasks import refresh_catalog
     doc_md=__doc__,
 )
 def warehouse_maintenance():
+    @task(task_display_name="Create missing tables")
+    def create_tables() -> dict:
+        """Create every missing table before anything writes (creating one concurrently conflicts)."""
+        from newsmarkets.orchestration.maintenance import create_tables as create
+        from newsmarkets.orchestration.runtime import run_context
+
+        cfg, _, _ = run_context()
+        return create(cfg)
+
     @task(task_display_name="Compact closed partitions")
-    def compact() -> dict:
+    def compact(_tables: dict) -> dict:
         """Fold the small interval files of closed partitions into one file each, atomically."""
         from newsmarkets.orchestration.maintenance import compact_warehouse
         from newsmarkets.orchestration.runtime import run_context
@@ -76,7 +89,7 @@ def warehouse_maintenance():
         cfg, interval, _ = run_context()
         return apply_retention(cfg, interval)
 
-    compacted = compact()
+    compacted = compact(create_tables())
     data_docs(refresh_catalog(compacted))
     retention(compacted)
 

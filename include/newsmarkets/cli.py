@@ -106,6 +106,21 @@ def _cmd_table_check(args: argparse.Namespace) -> int:
     return 0 if all(c.is_healthy for c in checks) else 1
 
 
+def _cmd_warehouse_init(args: argparse.Namespace) -> int:
+    from newsmarkets.config import load_config
+    from newsmarkets.orchestration.maintenance import create_tables
+
+    cfg = load_config(args.config)
+    done = create_tables(cfg)
+    if done["format"] != "delta":
+        print(f"warehouse {cfg.warehouse}: warehouse_format {done['format']}, no tables to create")
+        return 0
+    for name, version in done["tables"].items():
+        print(f"  {name:<24} version {version}")
+    print(f"warehouse {cfg.warehouse}: {len(done['tables'])} Delta table(s) ready")
+    return 0
+
+
 def _cmd_extract(args: argparse.Namespace) -> int:
     import json
 
@@ -305,6 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "(the same rows; old files kept in _parquet_backup/)")
     convert.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
     convert.set_defaults(func=_cmd_warehouse_convert)
+    init = wh_sub.add_parser("init", help="create every missing table (and add new columns) before runs write; idempotent",
+                             description="What the stack's init and warehouse_maintenance's first task run: two runs "
+                                         "creating one Delta table at once conflict, so tables are created up front.")
+    init.add_argument("--config", default=None, help="config file (default: $NEWSMARKETS_CONFIG or bundled)")
+    init.set_defaults(func=_cmd_warehouse_init)
 
     tbl = sub.add_parser("table", help="one table's versions: history, restore (undo a bad load), check for damaged files")
     tbl_sub = tbl.add_subparsers(dest="table_command", required=True, metavar="ACTION")

@@ -82,6 +82,16 @@ def test_maintenance_compacts_builds_docs_and_applies_retention(env, warehouse):
     print(f"\nmaintenance task durations (s): {durations}; data docs: {docs}")
     assert docs["days"] == [last.isoformat()] and docs["validations"] >= 1, docs
 
+    # Every version names the DAG run and task that wrote it (Airflow's AIRFLOW_CTX_*, recorded per commit):
+    # the news hours' publishes, and maintenance's OPTIMIZE of each table it compacted.
+    assert warehouse.format == "delta"
+    merges = [h for h in warehouse.table_history("articles") if h["operation"] == "MERGE"]
+    assert any(h["dag_id"] == "news_ingest" and h["task_id"] == "publish" and h["run_id"].startswith("backfill__")
+               for h in merges), merges[:5]
+    for table in (t for t in TABLES if any(n > 1 for n in files_before[t].values())):
+        optimized = [h for h in warehouse.table_history(table) if h["operation"] == "OPTIMIZE"]
+        assert any((h["dag_id"], h["task_id"]) == ("warehouse_maintenance", "compact") for h in optimized), (table, optimized)
+
     # Compaction: every closed partition is one file, every table holds exactly the same rows.
     for table in TABLES:
         counts = _file_counts(warehouse, table, closed)

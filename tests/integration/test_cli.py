@@ -19,7 +19,7 @@ def cli(*args, check=False):
                                   ["replay", "truth"], ["catalog", "refresh"], ["plan", "backfill"],
                                   ["plan"], ["pools"], ["pools", "apply"], ["pools", "show"], ["sources"],
                                   ["sources", "check"], ["table"], ["table", "history"], ["table", "restore"],
-                                  ["table", "check"]])
+                                  ["table", "check"], ["warehouse", "init"]])
 def test_every_subcommand_has_help(args):
     out = cli(*args, "--help")
     assert out.returncode == 0 and "usage: newsmarkets" in out.stdout

@@ -132,3 +132,13 @@ def test_a_truncated_data_file_is_named_with_the_last_good_version_and_restore_r
     assert len(wh.read(T)) == 24 and wh.read(T)["price_usd"].min() == 100.0
     assert len(good) == 24
     refresh_catalog(wh, catalog)  # whole again
+
+
+def test_warehouse_init_creates_every_missing_table_and_says_so(root, capsys):
+    from newsmarkets.warehouse.schemas import TABLES
+
+    Warehouse.open(str(root)).write(T, snapshots(range(2)), DAY)
+    code, out, _ = run(capsys, "warehouse", "init")
+    assert code == 0 and f"{len(TABLES)} Delta table(s) ready" in out
+    assert f"  {T:<24} version 1" in out and f"  {'articles':<24} version 0" in out
+    assert run(capsys, "warehouse", "init")[1] == out  # idempotent: nothing new the second time

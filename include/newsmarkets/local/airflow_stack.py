@@ -333,6 +333,19 @@ class AirflowStack:
         self.home.mkdir(parents=True, exist_ok=True)
         self.cli("db", "migrate", timeout_s=600)
         self.create_pools()
+        self.create_tables()
+
+    def create_tables(self) -> None:
+        """Create the warehouse's missing tables before any run writes (``newsmarkets warehouse init``).
+
+        In a child process: this process may fork later, and a process that used
+        deltalake must not (its runtime panics in the child).
+        """
+        done = subprocess.run([sys.executable, "-m", "newsmarkets.cli", "warehouse", "init"], env=self.environ,
+                              cwd=self.workdir, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise AirflowStackError(f"newsmarkets warehouse init failed (exit {done.returncode}): "
+                                    f"{(done.stderr or done.stdout)[-2000:]}")
 
     def create_pools(self) -> None:
         """The pools the DAGs' API-calling tasks need, sized from this stack's config (idempotent)."""

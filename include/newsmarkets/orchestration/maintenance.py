@@ -8,6 +8,21 @@ from newsmarkets.config import Config
 from newsmarkets.intervals import Interval
 
 
+def create_tables(cfg: Config) -> dict:
+    """Create every missing table, and add columns the schema gained, before runs write to them.
+
+    Two runs creating one Delta table at once conflict; created up front (the
+    stack's init, the maintenance DAG's first task), a run only ever opens it.
+    The Parquet layout has nothing to create.
+    """
+    from newsmarkets.warehouse.writer import Warehouse
+
+    wh = Warehouse.from_config(cfg)
+    if wh.format != "delta":
+        return {"format": wh.format, "tables": {}}
+    return {"format": wh.format, "tables": {name: wh.table_version(name) for name in wh.ensure_tables()}}
+
+
 def compact_warehouse(cfg: Config, interval: Interval) -> dict:
     """Compact every table's closed partitions (``maintenance.compact_after_days`` before the interval)."""
     from newsmarkets.warehouse.writer import Warehouse
