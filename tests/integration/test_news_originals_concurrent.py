@@ -1,6 +1,6 @@
 """Exactly one is_original per story when hours are published out of order or concurrently.
 
-Real Parquet warehouse, real deduplicate/link/validate/publish steps (Great
+Real Delta warehouse (local disk, and the S3 endpoint for concurrent publishes), real deduplicate/link/validate/publish steps (Great
 Expectations included); only fetching and extraction are replaced by staged
 candidates, built here from one generated wire story and its syndicated copies.
 """
@@ -157,7 +157,25 @@ def _publish_in_child(args):
     return _publish(load_config(cfg_path), h, run_id, validated)
 
 
-def test_concurrent_publishes_join_one_story_with_one_original(cfg, tmp_path):
+@pytest.fixture(params=["local", "s3"])
+def any_cfg(request, tmp_path, monkeypatch):
+    """The warehouse on local disk, or on the S3 endpoint (moto on 127.0.0.1), where nothing can be locked."""
+    if request.param == "local":
+        return request.getfixturevalue("cfg")
+    from newsmarkets.local.s3_server import S3Server
+
+    s3 = S3Server(tmp_path / "s3", "newsmarkets")
+    s3.start()
+    request.addfinalizer(s3.stop)
+    for name, value in s3.client_env.items():
+        monkeypatch.setenv(name, value)  # spawned publishers inherit them
+    raw = yaml.safe_load(BUNDLED_CONFIG.read_text())
+    raw["warehouse"] = "s3://newsmarkets/warehouse"
+    return parse_config(raw)
+
+
+def test_concurrent_publishes_join_one_story_with_one_original(any_cfg, tmp_path):
+    cfg = any_cfg
     # every deduplicate runs before any publish: each hour thinks its copy starts the story
     validated = {h: _validated(cfg, h, f"run-{h}", HOURS[h]) for h in (10, 11, 12)}
     wh = Warehouse.from_config(cfg)
@@ -175,7 +193,7 @@ def test_concurrent_publishes_join_one_story_with_one_original(cfg, tmp_path):
     assert len(rows) == 3
     assert rows["story_id"].nunique() == 1, rows[["article_id", "story_id"]]
     assert rows.loc[rows["is_original"], "article_id"].tolist() == [A["article_id"]]
-    # the publishes were serialised: all but the first saw the others' copies and joined their story
+    # every publish but the first committed found another's copy (a conflict, then a new plan) and joined its story
     assert sum(r["stories_reassigned"] for r in results) == 2
     # every run's hand-offs are gone once it published
     assert not wh.storage.glob(wh.storage.path("_staging", "*", "*", "run-1*"))

@@ -252,3 +252,30 @@ def duckdb_connect(path):
     import duckdb
 
     return duckdb.connect(str(path), read_only=True)
+
+
+def test_a_planned_write_sets_other_intervals_columns_in_one_commit_and_conflicts_when_its_reads_changed(wh):
+    from newsmarkets.warehouse.delta import PlanConflictError
+
+    wh.write(T, snapshots([1, 2]), hour(1))
+    wh.write(T, snapshots([3], day="2026-01-06"), hour(27))
+    view = wh.pinned(T)
+    theirs = view.read_owned(T, ["2026-01-05"], ["asset_id", "observed_at", "source"])
+    updates = theirs.assign(price_usd=-1.0)
+    done = view.write_planned(T, snapshots([5]), hour(5), updates=updates, columns=["price_usd"],
+                              read_partitions=["2026-01-05"])
+    assert done.rows_written == 1 and done.table_version == wh.table_version(T) == 3
+    rows = wh.read_owned(T, None, ["observed_at", "price_usd"]).set_index(OWNER_COLUMN)["price_usd"].to_dict()
+    assert rows == {hour(1).key: -1.0, hour(27).key: 103.0, hour(5).key: 105.0}
+    assert wh.read_interval(T, hour(1))["market_cap_usd"].tolist() == [1e12, 1e12]  # other columns untouched
+
+    stale = wh.pinned(T)
+    wh.write(T, snapshots([7]), hour(7))  # lands in a partition the plan read
+    with pytest.raises(PlanConflictError, match="concurrent commit"):
+        stale.write_planned(T, snapshots([8]), hour(8), read_partitions=["2026-01-05"])
+    other_day = wh.pinned(T)
+    wh.write(T, snapshots([4], day="2026-01-06"), hour(28))  # another partition: no conflict
+    assert other_day.write_planned(T, snapshots([9]), hour(9), read_partitions=["2026-01-05"]).rows_written == 1
+    assert len(wh.read(T)) == 7
+    with pytest.raises(ValueError, match="needs a view from pinned"):
+        wh.write_planned(T, snapshots([8]), hour(8))

@@ -52,12 +52,13 @@ from newsmarkets.warehouse.schemas import TABLES, TableSpec, table_spec
 from newsmarkets.warehouse.storage import safe_name
 from newsmarkets.warehouse.writer import Refreshed, Warehouse, WriteResult, with_kept_rows
 
-__all__ = ["DeltaWarehouse", "CommitConflictError", "OWNER_COLUMN"]
+__all__ = ["DeltaWarehouse", "CommitConflictError", "PlanConflictError", "OWNER_COLUMN"]
 
 log = logging.getLogger(__name__)
 
 OWNER_COLUMN = "interval_key"
 _DELETE = "_delete"  # merge-source flag: the interval's earlier row to remove
+_FLAGS = "_flags_only"  # merge-source flag: another interval's row whose planned columns change
 COMMIT_ATTEMPTS = 12
 BACKOFF_FIRST_S = 0.05
 BACKOFF_MAX_S = 2.0
@@ -70,6 +71,10 @@ VACUUM_RETENTION_HOURS = 7 * 24
 
 class CommitConflictError(RuntimeError):
     """A commit kept conflicting with concurrent writers; the task fails and Airflow retries it."""
+
+
+class PlanConflictError(RuntimeError):
+    """A planned write's version changed under it: plan again from a fresh :meth:`DeltaWarehouse.pinned` view."""
 
 
 def _delta_storage_options(options: dict) -> dict[str, str]:
@@ -146,7 +151,7 @@ class DeltaWarehouse(Warehouse):
 
     # -- tables ------------------------------------------------------------------
 
-    def _open(self, spec: TableSpec):
+    def _open_newest(self, spec: TableSpec):
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
@@ -240,6 +245,61 @@ class DeltaWarehouse(Warehouse):
         if opened is None:
             return []
         return [history_entry(commit) for commit in opened.history(limit)]
+
+    def pinned(self, table: str) -> "DeltaWarehouse":
+        """This warehouse with ``table`` held at its current version: every read of it through the returned
+        view sees that version, and :meth:`write_planned` commits only if nothing it read changed since."""
+        import copy
+
+        spec = table_spec(table)
+        view = copy.copy(self)
+        view._pins = {**getattr(self, "_pins", {}), spec.name: self.ensure_table(spec.name)}
+        return view
+
+    def _open(self, spec: TableSpec):
+        pinned = getattr(self, "_pins", {}).get(spec.name)
+        return pinned if pinned is not None else self._open_newest(spec)
+
+    def write_planned(self, table: str, data, interval: Interval, *, updates: pd.DataFrame | None = None,
+                      columns: list[str] = (), read_partitions: Iterable[str] = ()) -> WriteResult:
+        """Publish ``data`` as ``interval``'s rows and set ``columns`` of other intervals' rows (``updates``:
+        those rows' keys, ``dt``, ``interval_key`` and new values) in one commit, against the pinned version.
+
+        The commit fails with :class:`PlanConflictError` when a concurrent commit changed a partition
+        the plan read (``read_partitions``) or writes: the caller reads again and re-plans. Call on a
+        :meth:`pinned` view whose reads made the plan.
+        """
+        from deltalake.exceptions import CommitFailedError
+
+        spec = table_spec(table)
+        if spec.name not in getattr(self, "_pins", {}):
+            raise ValueError(f"write_planned({spec.name!r}) needs a view from pinned({spec.name!r})")
+        extra = None
+        if updates is not None and len(updates):
+            extra = self._flag_rows(spec, updates, list(columns))
+        try:
+            return self._write_once(spec, self._open(spec), sort_by_key(conform(spec, data), spec.key),
+                                    interval, owner_key(interval), None, extra=extra,
+                                    columns=list(columns), read_partitions=read_partitions)
+        except CommitFailedError as exc:
+            raise PlanConflictError(f"table {spec.name!r}: a concurrent commit changed what the plan read ({exc})") from None
+
+    def _flag_rows(self, spec: TableSpec, updates: pd.DataFrame, columns: list[str]) -> pa.Table:
+        """Merge-source rows that only carry new values of ``columns`` for other intervals' rows."""
+        place = [spec.partition_by, *spec.key]
+        missing = [c for c in [*place, OWNER_COLUMN, *columns] if c not in updates.columns]
+        if missing:
+            raise SchemaError(f"table {spec.name!r}: planned updates lack column(s) {', '.join(missing)}")
+        full = delta_schema(spec)
+        n = len(updates)
+        arrays = []
+        for f in full:
+            if f.name in (*place, OWNER_COLUMN, *columns):
+                arrays.append(pa.array(updates[f.name].tolist(), f.type))
+            else:
+                arrays.append(pa.nulls(n, f.type))
+        rows = pa.Table.from_arrays(arrays, schema=pa.schema([f.with_nullable(True) for f in full]))
+        return rows.append_column(_DELETE, pa.array([False] * n, pa.bool_())).append_column(_FLAGS, pa.array([True] * n, pa.bool_()))
 
     # -- reading -----------------------------------------------------------------
 
@@ -356,42 +416,51 @@ class DeltaWarehouse(Warehouse):
             raise SchemaError(f"table {spec.name!r}, column {refreshed.column!r}: refreshed by a column not in the schema")
         batch = sort_by_key(conform(spec, data), spec.key)
         owner = owner_key(interval, file_tag)
-        place = (spec.partition_by, *spec.key)
         for attempt in range(COMMIT_ATTEMPTS):
-            result = WriteResult(table=spec.name, interval_key=interval.key, rows_written=0)
-            target = self.ensure_table(spec.name)
-            previous = self._owner_rows(spec, owner, target)  # the version the merge will check against
-            rows = batch
-            if refreshed is not None:
-                rows = with_kept_rows(spec, previous, batch, refreshed, result)
-            stale, _ = drop_existing_keys(previous, rows.select(list(place)), place)
-            if stale.num_rows == 0 and _same_rows(spec, rows, previous):
-                # A rerun that fetched exactly what is published: no commit, no new version.
-                result.rows_written = rows.num_rows
-                result.partitions = sorted(set(rows.column(spec.partition_by).to_pylist()))
-                result.table_version = target.version()
-                return result
-            source = pa.concat_tables([
-                _flagged(rows, owner, False),
-                _flagged(stale.cast(spec.schema), owner, True),
-            ])
-            write_id = uuid.uuid4().hex
             try:
-                metrics = self._merge(spec, target, source, commit_metadata(write_id=write_id, interval=owner))
+                return self._write_once(spec, self.ensure_table(spec.name), batch, interval, owner, refreshed)
             except CommitFailedError as exc:
                 log.info("table %s, interval %s: commit conflicted (%s), retrying", spec.name, owner, exc)
                 _backoff(attempt)
-                continue
-            result.rows_written = int(metrics.get("num_target_rows_inserted", 0)) + int(metrics.get("num_target_rows_updated", 0))
-            result.duplicates_dropped = rows.num_rows - result.rows_written
-            result.partitions = sorted(set(rows.column(spec.partition_by).to_pylist())) if result.rows_written else []
-            # delta-rs makes no commit when the merge changed nothing (every key held elsewhere).
-            committed = self._committed_version(target, write_id)
-            result.table_version = committed if committed is not None else target.version()
-            return result
         raise CommitConflictError(
             f"table {spec.name!r}, interval {owner}: the commit conflicted with concurrent writers "
             f"{COMMIT_ATTEMPTS} times; nothing of this batch was published (the task's retry publishes it)")
+
+    def _write_once(self, spec: TableSpec, target, batch: pa.Table, interval: Interval, owner: str,
+                    refreshed: Refreshed | None, *, extra: pa.Table | None = None, columns: list[str] = (),
+                    read_partitions: Iterable[str] = ()) -> WriteResult:
+        """One MERGE of ``batch`` as ``owner``'s rows (plus ``extra``: other owners' rows whose ``columns``
+        change) against version ``target``; raises ``CommitFailedError`` on a conflict."""
+        place = (spec.partition_by, *spec.key)
+        result = WriteResult(table=spec.name, interval_key=interval.key, rows_written=0)
+        previous = self._owner_rows(spec, owner, target)  # the version the merge will check against
+        rows = batch
+        if refreshed is not None:
+            rows = with_kept_rows(spec, previous, batch, refreshed, result)
+        stale, _ = drop_existing_keys(previous, rows.select(list(place)), place)
+        if stale.num_rows == 0 and extra is None and _same_rows(spec, rows, previous):
+            # A rerun that fetched exactly what is published: no commit, no new version.
+            result.rows_written = rows.num_rows
+            result.partitions = sorted(set(rows.column(spec.partition_by).to_pylist()))
+            result.table_version = target.version()
+            return result
+        parts = [_flagged(rows, owner, False), _flagged(stale.cast(spec.schema), owner, True)]
+        if extra is not None:
+            parts = [t.append_column(_FLAGS, pa.array([False] * t.num_rows, pa.bool_())) for t in parts] + [extra]
+        source = pa.concat_tables(parts, promote_options="permissive")
+        write_id = uuid.uuid4().hex
+        metrics = self._merge(spec, target, source, commit_metadata(write_id=write_id, interval=owner),
+                              flag_columns=list(columns) if extra is not None else None,
+                              read_partitions=read_partitions)
+        written = int(metrics.get("num_target_rows_inserted", 0)) + int(metrics.get("num_target_rows_updated", 0))
+        result.rows_written = written - (extra.num_rows if extra is not None and written else 0)
+        result.rows_written = max(result.rows_written, 0)
+        result.duplicates_dropped = rows.num_rows - result.rows_written
+        result.partitions = sorted(set(rows.column(spec.partition_by).to_pylist())) if result.rows_written else []
+        # delta-rs makes no commit when the merge changed nothing (every key held elsewhere).
+        committed = self._committed_version(target, write_id)
+        result.table_version = committed if committed is not None else target.version()
+        return result
 
     @staticmethod
     def _committed_version(target, write_id: str) -> int | None:
@@ -404,28 +473,33 @@ class DeltaWarehouse(Warehouse):
                     return int(commit["version"])
         return None
 
-    def _merge(self, spec: TableSpec, target, source: pa.Table, metadata: dict[str, str]) -> dict:
-        from deltalake import CommitProperties
+    def _merge(self, spec: TableSpec, target, source: pa.Table, metadata: dict[str, str], *,
+               flag_columns: list[str] | None = None, read_partitions: Iterable[str] = ()) -> dict:
+        from deltalake import CommitProperties, WriterProperties
 
         on = " AND ".join(f"t.{c} = s.{c}" for c in (spec.partition_by, *spec.key))
         # Literal partition values let delta-rs skip every other partition's files (without them a
-        # merge scanned the whole table) and scope its conflict check to these partitions.
-        days = sorted(set(source.column(spec.partition_by).to_pylist()))
+        # merge scanned the whole table) and scope its conflict check to these partitions; a planned
+        # write adds the partitions its plan read, so a commit there since makes it conflict.
+        days = sorted(set(source.column(spec.partition_by).to_pylist()) | {str(d) for d in read_partitions})
         if len(days) <= 20:
             on = f"t.{spec.partition_by} IN ({', '.join(_sql_text(d) for d in days)}) AND {on}"
         else:
             on = f"t.{spec.partition_by} >= {_sql_text(days[0])} AND t.{spec.partition_by} <= {_sql_text(days[-1])} AND {on}"
         columns = delta_schema(spec).names
         same_owner = f"t.{OWNER_COLUMN} = s.{OWNER_COLUMN}"
-        from deltalake import WriterProperties
-
+        own = "" if flag_columns is None else f" AND NOT s.{_FLAGS}"
+        merge = target.merge(source, on, source_alias="s", target_alias="t",
+                             writer_properties=WriterProperties(compression="ZSTD"),
+                             commit_properties=CommitProperties(custom_metadata=metadata))
+        if flag_columns is not None:
+            merge = merge.when_matched_update(updates={c: f"s.{c}" for c in flag_columns},
+                                              predicate=f"{same_owner} AND s.{_FLAGS}")
         return (
-            target.merge(source, on, source_alias="s", target_alias="t",
-                         writer_properties=WriterProperties(compression="ZSTD"),
-                         commit_properties=CommitProperties(custom_metadata=metadata))
-            .when_matched_update(updates={c: f"s.{c}" for c in columns}, predicate=f"{same_owner} AND NOT s.{_DELETE}")
+            merge.when_matched_update(updates={c: f"s.{c}" for c in columns},
+                                      predicate=f"{same_owner} AND NOT s.{_DELETE}{own}")
             .when_matched_delete(predicate=f"{same_owner} AND s.{_DELETE}")
-            .when_not_matched_insert(updates={c: f"s.{c}" for c in columns}, predicate=f"NOT s.{_DELETE}")
+            .when_not_matched_insert(updates={c: f"s.{c}" for c in columns}, predicate=f"NOT s.{_DELETE}{own}")
             .execute()
         )
 

@@ -7,10 +7,9 @@ earliest copy may publish after a later copy was already published as
 for every story H touches (its new rows and the rows its previous publish
 had), the earliest copy (``published_at``, then ``article_id``, then slice)
 across all intervals is flagged and every other copy is not; another
-interval whose flags change is rewritten whole through
-:meth:`Warehouse.write` (that interval's rows in every ``dt``, since the
-writer replaces all of an interval's rows at once). Which interval's slice
-holds a row comes from :meth:`Warehouse.read_owned`.
+interval whose flags change gets them fixed in the same commit (Delta) or is
+rewritten whole (Parquet). Which interval's slice holds a row comes from
+:meth:`Warehouse.read_owned`.
 
 Where the copies are: in ``dt`` partitions within :data:`STORY_LOOKBACK` of
 H's rows (dedup never joins copies further apart). The read window grows
@@ -20,34 +19,34 @@ so a story chained over more days is still seen whole.
 Concurrency. Deduplicate assigned this batch's stories against what was
 published when it ran; a concurrent run may have published copies since.
 It records a digest of the article ids it saw; when publish sees another
-set, it assigns the batch's stories again, under the lock below, so
+set, it assigns the batch's stories again (within the plan below), so
 concurrent copies join one story instead of each starting its own. Story
 ids never change once published.
 
-Locking. Every read-modify-write of ``articles`` files by the news pipeline
-(this run's own write, and rewrites of other intervals' files to fix their
-flags) happens under one warehouse lock, :data:`STORIES_LOCK`. The danger
-is a lost update: we read interval K's file, K's own run rewrites it (new
-articles), we write our stale copy back. K's run publishes through this
-same function, so it waits for our lock and then re-reads K's state (and
-the flags we just fixed) before writing; two runs fixing K's file are
-likewise serialised. Reconciliation is therefore exact, given that every
-publish is serialised. The writer's own per-table lock (taken inside
-:meth:`Warehouse.write`) is a different lock file: flock conflicts between
-two open file descriptions even in one process, so re-taking the table lock
-here would deadlock. Object stores have no lock (:meth:`Warehouse.lock` is a
-no-op there): concurrent runs on S3 are best effort, as the writer's
-cross-interval key check is. Compaction (which moves rows between files
-under the writer's lock but never changes them) needs no part in this: a
-row read here keeps its owner interval, and writing that interval again
-puts the row wherever the writer keeps the interval's rows. Anything that
-*changes* ``articles`` rows must take :data:`STORIES_LOCK`.
+Delta tables (the default): no lock. A publish plans against one pinned
+version of ``articles`` (every read above goes through
+:meth:`DeltaWarehouse.pinned`) and commits its batch and every other
+interval's flag fix in one MERGE whose predicate names each partition the
+plan read. If any commit touched one of those partitions since the pinned
+version, the MERGE fails to commit and the publish plans again from the new
+version (bounded, then the task fails for Airflow to retry). So two hours
+re-flagging one story, on local disk or on S3/MinIO, end as if one ran after
+the other. Compaction (OPTIMIZE) changes no row; a plan that raced it just
+plans again.
+
+The Parquet layout (``warehouse_format: parquet``) instead takes one
+warehouse lock, :data:`STORIES_LOCK`, around the whole read-modify-write and
+rewrites other intervals' rows whole; it is a no-op on object stores, where
+concurrent runs are best effort. The writer's own per-table lock is a
+different lock file (flock conflicts between two open file descriptions even
+in one process, so re-taking it here would deadlock).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 
@@ -140,56 +139,100 @@ def publish_articles(wh, articles: pd.DataFrame, interval: Interval, *,
     """
     articles = articles.copy()
     articles["published_at"] = pd.to_datetime(articles["published_at"], utc=True)
-    seen_days = list(neighbour_days or [])
+    if getattr(wh, "format", "parquet") == "delta":
+        return _publish_planned(wh, articles, interval, neighbour_days, neighbour_digest, refreshed_urls)
     with wh.lock(STORIES_LOCK):
-        previous = interval_rows(wh, interval, FLAG_COLUMNS)
-        days = sorted(set(story_days([*articles["published_at"], *previous["published_at"]]))
-                      | set(seen_days))
-        others = read_articles(wh, days, FLAG_COLUMNS, exclude_interval=interval)
-
-        reassigned = False
-        if neighbour_digest is not None and len(articles):
-            seen = others[others["dt"].isin(set(seen_days))]
-            if ids_digest(seen["article_id"]) != neighbour_digest:
-                articles = _assign_again(wh, articles, interval, seen_days)
-                reassigned = True
-
-        kept = removed = articles.iloc[0:0][["article_id", "canonical_url"]]
-        if refreshed_urls is not None:
-            articles, kept, removed = _with_kept_rows(wh, articles, interval, refreshed_urls)
-
-        touched = set(articles["story_id"]) | set(previous["story_id"])
-        others = _widen(wh, others, days, touched, articles, interval)
-
-        # The writer keeps the first writer's row for a key another interval
-        # already holds in the same dt: such rows of ours will not be on disk.
-        own_dt = articles["published_at"].dt.strftime("%Y-%m-%d")
-        held = set(zip(others["article_id"], others["dt"]))
-        lands = pd.Series([(a, d) not in held for a, d in zip(articles["article_id"], own_dt)], index=articles.index)
-        own_rows = articles.loc[lands, ["article_id", "story_id", "published_at", "is_original"]].copy()
-        own_rows["dt"] = own_dt[lands]
-        own_rows["interval_key"] = interval.key
-        own_rows["is_ours"] = True
-        candidates = others[others["story_id"].isin(touched)].assign(is_ours=False)
-        union = pd.concat([candidates, own_rows], ignore_index=True)
-        union["slice"] = union["dt"] + "/" + union["interval_key"]
-        union["want"] = flag_originals(union)
-
-        wanted_own = union.loc[union["is_ours"]].set_index("article_id")["want"]
-        articles["is_original"] = articles["article_id"].map(wanted_own).fillna(False).astype(bool)
-        written = wh.write(ARTICLES, articles, interval)
-
-        stale = union[~union["is_ours"] & (union["is_original"] != union["want"])]
+        plan = _plan(wh, articles, interval, neighbour_days, neighbour_digest, refreshed_urls)
+        written = wh.write(ARTICLES, plan.articles, interval)
         rewritten = []
-        for key, group in stale.groupby("interval_key"):
+        for key, group in plan.stale.groupby("interval_key"):
             other = Interval.from_key(key)
             _rewrite_flags(wh, other, dict(zip(zip(group["dt"], group["article_id"]), group["want"])))
             rewritten.append(other.key)
-    if len(stale):
-        log.info("articles %s: fixed is_original of %d row(s) in interval(s) %s", interval, len(stale),
+    return _summary(plan, written, interval, rewritten)
+
+
+def _publish_planned(wh, articles: pd.DataFrame, interval: Interval, neighbour_days, neighbour_digest,
+                     refreshed_urls) -> dict:
+    """Delta tables: plan against one pinned version, commit the batch and every other interval's flag fix
+    in one MERGE; when a concurrent commit changed a partition the plan read, plan again."""
+    from newsmarkets.warehouse.delta import COMMIT_ATTEMPTS, CommitConflictError, PlanConflictError, _backoff
+
+    for attempt in range(COMMIT_ATTEMPTS):
+        view = wh.pinned(ARTICLES)
+        plan = _plan(view, articles, interval, neighbour_days, neighbour_digest, refreshed_urls)
+        updates = plan.stale[["dt", "article_id", "interval_key", "want"]].rename(columns={"want": "is_original"})
+        try:
+            written = view.write_planned(ARTICLES, plan.articles, interval, updates=updates, columns=["is_original"],
+                                         read_partitions=plan.days)
+        except PlanConflictError as exc:
+            log.info("articles %s: %s; planning again", interval, exc)
+            _backoff(attempt)
+            continue
+        return _summary(plan, written, interval, sorted(set(plan.stale["interval_key"])))
+    raise CommitConflictError(f"articles {interval}: concurrent publishes changed the stories this run reads "
+                              f"{COMMIT_ATTEMPTS} times; nothing was published (the task's retry publishes it)")
+
+
+@dataclass
+class _Plan:
+    articles: pd.DataFrame  # the batch to write, is_original settled
+    stale: pd.DataFrame  # other intervals' rows whose is_original must become ``want``
+    days: list[str]  # the partitions the plan read
+    reassigned: bool
+    kept: pd.DataFrame
+    removed: pd.DataFrame
+
+
+def _plan(wh, articles: pd.DataFrame, interval: Interval, neighbour_days, neighbour_digest, refreshed_urls) -> _Plan:
+    """What publishing ``articles`` as ``interval``'s batch writes, from what ``wh`` reads now."""
+    seen_days = list(neighbour_days or [])
+    previous = interval_rows(wh, interval, FLAG_COLUMNS)
+    days = sorted(set(story_days([*articles["published_at"], *previous["published_at"]])) | set(seen_days))
+    others = read_articles(wh, days, FLAG_COLUMNS, exclude_interval=interval)
+
+    reassigned = False
+    if neighbour_digest is not None and len(articles):
+        seen = others[others["dt"].isin(set(seen_days))]
+        if ids_digest(seen["article_id"]) != neighbour_digest:
+            articles = _assign_again(wh, articles, interval, seen_days)
+            reassigned = True
+
+    kept = removed = articles.iloc[0:0][["article_id", "canonical_url"]]
+    if refreshed_urls is not None:
+        articles, kept, removed = _with_kept_rows(wh, articles, interval, refreshed_urls)
+    articles = articles.copy()
+
+    touched = set(articles["story_id"]) | set(previous["story_id"])
+    others = _widen(wh, others, days, touched, articles, interval)
+
+    # The writer keeps the first writer's row for a key another interval
+    # already holds in the same dt: such rows of ours will not be on disk.
+    own_dt = articles["published_at"].dt.strftime("%Y-%m-%d")
+    held = set(zip(others["article_id"], others["dt"]))
+    lands = pd.Series([(a, d) not in held for a, d in zip(articles["article_id"], own_dt)], index=articles.index)
+    own_rows = articles.loc[lands, ["article_id", "story_id", "published_at", "is_original"]].copy()
+    own_rows["dt"] = own_dt[lands]
+    own_rows["interval_key"] = interval.key
+    own_rows["is_ours"] = True
+    candidates = others[others["story_id"].isin(touched)].assign(is_ours=False)
+    union = pd.concat([candidates, own_rows], ignore_index=True)
+    union["slice"] = union["dt"] + "/" + union["interval_key"]
+    union["want"] = flag_originals(union)
+
+    wanted_own = union.loc[union["is_ours"]].set_index("article_id")["want"]
+    articles["is_original"] = articles["article_id"].map(wanted_own).fillna(False).astype(bool)
+    stale = union[~union["is_ours"] & (union["is_original"] != union["want"])]
+    return _Plan(articles, stale, list(days), reassigned, kept, removed)
+
+
+def _summary(plan: _Plan, written, interval: Interval, rewritten: list[str]) -> dict:
+    if len(plan.stale):
+        log.info("articles %s: fixed is_original of %d row(s) in interval(s) %s", interval, len(plan.stale),
                  ", ".join(rewritten))
-    return {"rows_written": written.rows_written, "table_version": written.table_version, "stories_reassigned": reassigned,
-            "originals_fixed": int(len(stale)), "intervals_rewritten": rewritten, "kept": kept, "removed": removed}
+    return {"rows_written": written.rows_written, "table_version": written.table_version,
+            "stories_reassigned": plan.reassigned, "originals_fixed": int(len(plan.stale)),
+            "intervals_rewritten": rewritten, "kept": plan.kept, "removed": plan.removed}
 
 
 def _with_kept_rows(wh, articles: pd.DataFrame, interval: Interval,
