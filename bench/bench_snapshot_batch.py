@@ -42,7 +42,7 @@ def run() -> dict:
         cfg = PricesConfig(provider="coingecko", base_url=server.base_url, vs_currency="usd", assets=tuple(ids),
                            rate_limit_per_minute=100000, per_page=250)
         client = CoinGeckoClient(cfg, HttpConfig(allow_private_networks=True))
-        wh = Warehouse.open(tmp)
+        wh = Warehouse(tmp)
         for i in range(REPEATS + 1):
             interval = Interval(end - timedelta(minutes=5), end)
             t0 = time.perf_counter()

@@ -6,7 +6,7 @@ commit, one new data file) into a Delta warehouse in a temp dir. Measured on
 that day's ``dt`` partition of ``price_snapshots``: data files and bytes, and
 the day's read time, before and after compaction; OPTIMIZE (delta-rs
 ``optimize.compact`` on the one partition) and vacuum timed on their own, the
-two steps ``DeltaWarehouse.compact_closed`` runs in turn. The bench vacuums with
+two steps ``Warehouse.compact_closed`` runs in turn. The bench vacuums with
 a retention of 0 hours so it actually deletes the files OPTIMIZE and Z-order
 replaced (the warehouse keeps them 7 days for readers of older snapshots). Reads
 go through ``wh.read``: ``DeltaTable.to_pyarrow_table()`` can abort the
@@ -34,7 +34,7 @@ import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
 
-from bench_warehouse_formats import ASSETS, _snapshots
+from bench_warehouse_history import ASSETS, _snapshots
 
 TABLE = "price_snapshots"
 INTERVALS = 288  # a day of 5-minute intervals
@@ -137,7 +137,7 @@ def run(progress=lambda text: print(text, file=sys.stderr, flush=True)) -> dict:
 
     day = str(DAY)
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as tmp_small:
-        wh = Warehouse.open(tmp, format="delta")
+        wh = Warehouse(tmp)
         start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=timezone.utc)
         progress(f"publishing {INTERVALS} {MINUTES}-minute intervals of {ASSETS} assets…")
         t0 = time.perf_counter()
@@ -195,7 +195,7 @@ def run(progress=lambda text: print(text, file=sys.stderr, flush=True)) -> dict:
             # One row group per file: nothing to skip. Compact and Z-order the published copy with
             # ROW_GROUP-row groups (ZSTD as delta-rs's default writer: WriterProperties() alone writes Snappy).
             props = WriterProperties(max_row_group_size=ROW_GROUP, compression="ZSTD")
-            wh_small = Warehouse.open(tmp_small, format="delta")
+            wh_small = Warehouse(tmp_small)
             url_small = wh_small.table_url(TABLE)
 
             def read_day_small() -> int:

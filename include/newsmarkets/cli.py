@@ -49,9 +49,9 @@ def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
 
 def _cmd_warehouse_convert(args: argparse.Namespace) -> int:
     from newsmarkets.config import load_config
-    from newsmarkets.warehouse.delta import DeltaWarehouse
+    from newsmarkets.warehouse.writer import Warehouse
 
-    wh = DeltaWarehouse.for_config(load_config(args.config))
+    wh = Warehouse.from_config(load_config(args.config))
     converted = wh.convert_from_parquet(progress=lambda text: print(text, file=sys.stderr, flush=True))
     print(f"warehouse {wh.root}: {len(converted)} table(s) converted to Delta Lake"
           + ("" if not converted else f"; the Parquet files are in {wh.root}/_parquet_backup/"))
@@ -62,10 +62,10 @@ def _cmd_table_history(args: argparse.Namespace) -> int:
     import json
 
     from newsmarkets.config import load_config
-    from newsmarkets.warehouse.versions import delta_warehouse, history_rows, render_history
+    from newsmarkets.warehouse.versions import history_rows, render_history
     from newsmarkets.warehouse.writer import Warehouse
 
-    wh = delta_warehouse(Warehouse.from_config(load_config(args.config)), "table history")
+    wh = Warehouse.from_config(load_config(args.config))
     rows = history_rows(wh, args.table, args.limit)
     print(json.dumps(rows, indent=2, default=str) if args.json else render_history(args.table, rows))
     return 0
@@ -112,9 +112,6 @@ def _cmd_warehouse_init(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     done = create_tables(cfg)
-    if done["format"] != "delta":
-        print(f"warehouse {cfg.warehouse}: warehouse_format {done['format']}, no tables to create")
-        return 0
     for name, version in done["tables"].items():
         print(f"  {name:<24} version {version}")
     print(f"warehouse {cfg.warehouse}: {len(done['tables'])} Delta table(s) ready")

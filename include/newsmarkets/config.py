@@ -480,10 +480,6 @@ class NewsConfig:
 class Config:
     warehouse: Annotated[_Text, _Required, AfterValidator(lambda w: w.rstrip("/"))]
     prices: Annotated[PricesConfig, _Required]
-    # delta: Delta Lake tables (transaction log, safe concurrent writers on object storage);
-    # parquet: the older layout, one Parquet file per run interval (until converted with
-    # `newsmarkets warehouse convert`). NEWSMARKETS_WAREHOUSE_FORMAT overrides it.
-    warehouse_format: Literal["parquet", "delta"] = "delta"
     http: Annotated[HttpConfig, _Section] = field(default_factory=HttpConfig)
     quality: Annotated[QualityConfig, _Section] = field(default_factory=QualityConfig)
     replay: Annotated[ReplayConfig, _Section] = field(default_factory=ReplayConfig)
@@ -600,6 +596,14 @@ def rebase_replay_urls(raw: Any, port: int, host: str = "127.0.0.1") -> Any:
     return raw
 
 
+def _retired_format(value: Any, where: str) -> None:
+    """``warehouse_format`` is gone (every table is a Delta table); ``delta`` is still accepted."""
+    if value is not None and value != "delta":
+        raise ConfigError(f"{where}: {value!r} is no longer supported: every table is a Delta Lake table. Remove "
+                          f"the setting, and convert a warehouse of the retired Parquet-file layout with "
+                          f"`newsmarkets warehouse convert --config <config>`")
+
+
 def parse_config(raw: Any, *, source_path: str | None = None) -> Config:
     """Validate a parsed YAML document into a :class:`Config`.
 
@@ -612,8 +616,8 @@ def parse_config(raw: Any, *, source_path: str | None = None) -> Config:
     data = {**raw, "source_path": source_path}
     if os.environ.get(WAREHOUSE_ENV):
         data["warehouse"] = os.environ[WAREHOUSE_ENV]
-    if os.environ.get(WAREHOUSE_FORMAT_ENV):
-        data["warehouse_format"] = os.environ[WAREHOUSE_FORMAT_ENV]
+    _retired_format(data.pop("warehouse_format", None), "warehouse_format")
+    _retired_format(os.environ.get(WAREHOUSE_FORMAT_ENV), WAREHOUSE_FORMAT_ENV)
     try:
         cfg = _validator().validate_python(data)
     except ValidationError as exc:

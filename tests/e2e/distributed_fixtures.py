@@ -65,7 +65,7 @@ def warehouse_of(env) -> Warehouse:
     """The environment's warehouse as a reader in this process sees it (S3 keys from the env, not ours)."""
     root = env.config().warehouse
     s3_env = getattr(env, "s3_env", {}) if "://" in root else {}
-    return Warehouse.open(root, storage_options_from_env(root, s3_env), env.config().warehouse_format)
+    return Warehouse(root, storage_options_from_env(root, s3_env))
 
 
 def short_plan(env) -> tuple[list[Backfill], list[datetime]]:

@@ -164,7 +164,7 @@ def test_live_on_one_machine_against_the_users_own_sources(tmp_path: Path) -> No
             states = wait_for_runs(stack, "news_ingest", backfill_id=backfill, expected=HOURS, timeout_s=600,
                                    progress=None)
             assert set(states.values()) == {"success"}, states
-            stored = Warehouse.open(str(workdir / "data" / "warehouse")).read("articles")
+            stored = Warehouse(str(workdir / "data" / "warehouse")).read("articles")
             assert set(stored["url"]) >= {site.url(a["path"]) for a in articles}, sorted(stored["url"])
             assert set(stored["source"]) == {"localdesk"}
             assert {"/robots.txt", "/feed.xml"} <= set(site.paths())
@@ -173,7 +173,7 @@ def test_live_on_one_machine_against_the_users_own_sources(tmp_path: Path) -> No
             scheduled = wait_for_runs(stack, "prices_snapshot", run_type="scheduled", expected=1, timeout_s=600,
                                       progress=None)
             assert scheduled and set(scheduled.values()) == {"success"}, scheduled
-            prices = Warehouse.open(str(workdir / "data" / "warehouse")).read("price_snapshots")
+            prices = Warehouse(str(workdir / "data" / "warehouse")).read("price_snapshots")
             assert set(prices["asset_id"]) == set(yaml.safe_load(config.read_text())["prices"]["assets"])
             # The key the user exported reached the provider with every call.
             calls = [h for r, h in zip(provider.request_log, provider.key_header_log) if "/coins/" in r.path]

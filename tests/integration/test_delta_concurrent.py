@@ -47,7 +47,7 @@ WRITER = textwrap.dedent('''
         "snapshot_at": observed, "source": ["markets"] * count,
         "ingested_at": pd.to_datetime(["2026-01-06T00:00:00Z"] * count, utc=True),
     })
-    wh = Warehouse.open(root, storage_options_from_env(root), "delta")
+    wh = Warehouse(root, storage_options_from_env(root))
     while barrier != "-" and not os.path.exists(barrier):
         time.sleep(0.01)
     result = wh.write("price_snapshots", frame, interval)
@@ -60,7 +60,7 @@ READER = textwrap.dedent('''
     from newsmarkets.warehouse.storage import storage_options_from_env
     from newsmarkets.warehouse.writer import Warehouse
 
-    wh = Warehouse.open(sys.argv[1], storage_options_from_env(sys.argv[1]), "delta")
+    wh = Warehouse(sys.argv[1], storage_options_from_env(sys.argv[1]))
     frame = wh.read("price_snapshots")
     owned = wh.read_owned("price_snapshots", None, ["asset_id", "observed_at"])
     assert len(frame) == len(owned) == int(sys.argv[2]), (len(frame), len(owned))
@@ -75,7 +75,7 @@ COMPACTOR = textwrap.dedent('''
     from newsmarkets.warehouse.writer import Warehouse
 
     root, barrier = sys.argv[1], sys.argv[2]
-    wh = Warehouse.open(root, storage_options_from_env(root), "delta")
+    wh = Warehouse(root, storage_options_from_env(root))
     while not os.path.exists(barrier):
         time.sleep(0.01)
     rewrote = 0
@@ -144,14 +144,14 @@ def _check_race(wh: Warehouse, outcomes: list[dict]) -> None:
 
 def test_colliding_writers_on_local_disk_end_as_a_sequential_run(tmp_path):
     root = str(tmp_path / "wh")
-    Warehouse.open(root, format="delta").ensure_tables()
+    Warehouse(root).ensure_tables()
     outcomes = _race(root, tmp_path / "go", dict(os.environ))
-    _check_race(Warehouse.open(root, format="delta"), outcomes)
+    _check_race(Warehouse(root), outcomes)
 
 
 def test_a_writer_killed_mid_commit_leaves_the_last_commit_and_the_rerun_converges(tmp_path):
     root = str(tmp_path / "wh")
-    wh = Warehouse.open(root, format="delta")
+    wh = Warehouse(root)
     env = dict(os.environ)
     first = subprocess.run([sys.executable, "-c", WRITER, root, "0", "0", "300", "-"], env=env,
                            capture_output=True, text=True, timeout=300)
@@ -192,7 +192,7 @@ def test_colliding_writers_on_the_s3_endpoint_end_as_a_sequential_run(tmp_path):
     root = "s3://newsmarkets/warehouse"
     with S3Server(tmp_path / "s3", "newsmarkets") as s3:
         env = {**os.environ, **s3.client_env}
-        wh = Warehouse.open(root, storage_options_from_env(root, s3.client_env), "delta")
+        wh = Warehouse(root, storage_options_from_env(root, s3.client_env))
         wh.ensure_tables(["price_snapshots"])
         outcomes = _race(root, tmp_path / "go", env)
         _check_race(wh, outcomes)

@@ -14,10 +14,12 @@ import subprocess
 import sys
 import textwrap
 
+import duckdb
 import pandas as pd
 import pytest
 
 from newsmarkets.local.s3_server import S3Server
+from newsmarkets.warehouse.catalog import describe_catalog, refresh_catalog
 from newsmarkets.warehouse.storage import storage_options_from_env
 from newsmarkets.warehouse.writer import Warehouse
 
@@ -69,3 +71,18 @@ def test_reader_sees_partitions_and_rewrites_by_other_processes(s3):
     again = reader.read(table)
     assert len(first) == 3 and len(again) == 5
     assert isinstance(again, pd.DataFrame)
+
+
+def test_catalog_views_of_an_s3_warehouse_carry_the_urls_and_read_through_fsspec(s3, tmp_path):
+    table = "price_snapshots"
+    _write_elsewhere(s3, 3)
+    wh = Warehouse(ROOT, storage_options_from_env(ROOT, s3.client_env))
+    catalog = str(tmp_path / "remote.duckdb")
+    assert refresh_catalog(wh, catalog)[table] == 3
+    with duckdb.connect(catalog, read_only=True) as con:
+        (sql,) = con.execute(f"SELECT sql FROM duckdb_views() WHERE view_name = '{table}'").fetchone()
+    (url,) = wh.files(table)
+    assert url.startswith(f"{ROOT}/{table}/dt={DAY}/") and f"'{url}'" in sql
+    # Without the filesystem (or httpfs and credentials) the view cannot be read; with it, it can.
+    assert dict(describe_catalog(catalog))[table] is None
+    assert dict(describe_catalog(catalog, wh))[table] == 3

@@ -1,8 +1,9 @@
-"""What the Delta format adds behind the Warehouse API: commits, versions, the current files only, OPTIMIZE.
+"""What Delta Lake gives the Warehouse API: commits, versions, the current files only, OPTIMIZE.
 
-The shared contract (schemas, first writer wins, reruns that keep what they
-did not refresh, reads) runs for both formats in test_writer.py; concurrent
-and killed writers in tests/integration/test_delta_concurrent.py.
+The writer's contract (schemas, first writer wins, reruns that keep what they
+did not refresh, reads) is in test_writer.py; concurrent and killed writers in
+tests/integration/test_delta_concurrent.py; converting the retired Parquet
+layout in test_legacy_parquet.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from deltalake import DeltaTable
 
 from newsmarkets.intervals import Interval
-from newsmarkets.warehouse.delta import OWNER_COLUMN, DeltaWarehouse, _delta_storage_options, delta_schema
+from newsmarkets.warehouse.delta import OWNER_COLUMN, delta_schema, delta_storage_options
 from newsmarkets.warehouse.schemas import PRICE_SNAPSHOTS
 from newsmarkets.warehouse.writer import Refreshed, SchemaError, Warehouse
 
@@ -42,11 +43,11 @@ def hour(h: int) -> Interval:
 
 
 @pytest.fixture
-def wh(tmp_path) -> DeltaWarehouse:
-    return Warehouse.open(str(tmp_path / "wh"), format="delta")
+def wh(tmp_path) -> Warehouse:
+    return Warehouse(str(tmp_path / "wh"))
 
 
-def delta(wh: DeltaWarehouse, table: str = T) -> DeltaTable:
+def delta(wh: Warehouse, table: str = T) -> DeltaTable:
     return DeltaTable(wh.table_url(table))
 
 
@@ -109,7 +110,7 @@ def test_a_table_whose_columns_differ_from_the_schema_is_named(wh, tmp_path):
 def test_tables_are_created_up_front_empty_and_typed(wh):
     wh.ensure_tables()
     assert wh.table_version(T) == 0 and wh.partitions(T) == [] and wh.files(T) == []
-    assert wh.read(T).dtypes.equals(Warehouse(str(Path(wh.root).parent / "pq")).read(T).dtypes)
+    assert wh.read(T).dtypes.equals(Warehouse(str(Path(wh.root).parent / "other")).read(T).dtypes)
 
 
 def test_refreshed_rerun_keeps_unrefreshed_rows_in_one_commit(wh):
@@ -139,58 +140,23 @@ def test_compaction_folds_closed_partitions_into_one_file_and_keeps_every_row(wh
     assert len(after) == 7 and after.loc[after["observed_at"].dt.hour.eq(2) & after["dt"].eq("2026-01-05"), "price_usd"].tolist() == [2.5]
 
 
-def test_from_config_picks_the_format_and_the_environment_overrides_it(tmp_path, monkeypatch):
-    from newsmarkets.config import load_config
+def test_the_retired_warehouse_format_setting_is_refused_by_name_and_delta_still_accepted(monkeypatch):
+    from newsmarkets.config import ConfigError, load_config, parse_config
 
-    assert isinstance(Warehouse.from_config(load_config()), DeltaWarehouse)
+    base = {"warehouse": "/tmp/wh", "prices": {"provider": "coingecko", "base_url": "http://127.0.0.1:8765/api/v3", "assets": ["bitcoin"]}}
+    with pytest.raises(ConfigError, match=r"warehouse_format: 'parquet' is no longer supported.*warehouse convert"):
+        parse_config({**base, "warehouse_format": "parquet"})
+    assert parse_config({**base, "warehouse_format": "delta"}).warehouse == "/tmp/wh"
     monkeypatch.setenv("NEWSMARKETS_WAREHOUSE_FORMAT", "parquet")
-    cfg = load_config()
-    assert cfg.warehouse_format == "parquet" and type(Warehouse.from_config(cfg)) is Warehouse
-    with pytest.raises(ValueError, match="parquet, delta.*'orc'"):
-        Warehouse.open(str(tmp_path), format="orc")
+    with pytest.raises(ConfigError, match="NEWSMARKETS_WAREHOUSE_FORMAT: 'parquet' is no longer supported"):
+        load_config()
 
 
 def test_s3_options_for_delta_rs_come_from_the_warehouse_options():
-    options = _delta_storage_options({"endpoint_url": "http://127.0.0.1:9000", "key": "k", "secret": "s"})
+    options = delta_storage_options({"endpoint_url": "http://127.0.0.1:9000", "key": "k", "secret": "s"})
     assert options == {"AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_ALLOW_HTTP": "true", "AWS_ACCESS_KEY_ID": "k",
                        "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1", "conditional_put": "etag"}
-    assert _delta_storage_options({"client_kwargs": {"region_name": "eu-west-1"}})["AWS_REGION"] == "eu-west-1"
-
-
-def test_a_parquet_layout_warehouse_is_refused_then_converted_with_every_row_and_owner(tmp_path):
-    root = str(tmp_path / "wh")
-    old = Warehouse(root)
-    old.write(T, snapshots(range(3)), DAY)
-    old.write(T, snapshots([1], day="2026-01-06", asset="ethereum"), hour(30))
-    old.write("price_gaps", pd.DataFrame({
-        "asset_id": ["bitcoin"], "gap_start_at": [pd.Timestamp("2026-01-05T03:00Z")],
-        "gap_end_at": [pd.Timestamp("2026-01-05T04:00Z")], "expected_points": [1], "received_points": [0],
-        "reason": ["missing_hours"], "source": ["market_chart"], "run_id": ["r"],
-        "ingested_at": [pd.Timestamp("2026-01-06T00:00Z")]}), DAY)
-    before = old.read(T)
-    new = Warehouse.open(root, format="delta")
-    with pytest.raises(SchemaError, match=r"table 'price_snapshots' at .* holds Parquet files .*warehouse convert"):
-        new.read(T)
-    assert new.convert_from_parquet() == {"price_gaps": 1, T: 4}
-    pd.testing.assert_frame_equal(new.read(T), before)
-    owners = new.read_owned(T, None, ["asset_id"]).groupby(OWNER_COLUMN).size().to_dict()
-    assert owners == {DAY.key: 3, hour(30).key: 1}
-    # a rerun of a converted interval replaces its rows, it does not add to them
-    new.write(T, snapshots(range(2), price=1.0), DAY)
-    assert new.read(T, dts=["2026-01-05"])["price_usd"].tolist() == [1.0, 2.0]
-    assert (tmp_path / "wh" / "_parquet_backup" / T).is_dir() and new.convert_from_parquet() == {}
-
-
-def test_the_convert_command_names_what_it_converted(tmp_path, monkeypatch, capsys):
-    from newsmarkets.cli import main
-
-    root = tmp_path / "wh"
-    Warehouse(str(root)).write(T, snapshots(range(2)), DAY)
-    monkeypatch.setenv("NEWSMARKETS_WAREHOUSE", str(root))
-    assert main(["warehouse", "convert"]) == 0
-    out = capsys.readouterr()
-    assert f"{T}: 2 rows -> Delta table" in out.err and "1 table(s) converted" in out.out
-    assert len(Warehouse.open(str(root), format="delta").read(T)) == 2
+    assert delta_storage_options({"client_kwargs": {"region_name": "eu-west-1"}})["AWS_REGION"] == "eu-west-1"
 
 
 def test_reruns_and_reads_after_compaction_mix_string_and_string_view_files(wh):

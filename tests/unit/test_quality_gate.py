@@ -9,7 +9,7 @@ import json
 import logging
 import pickle
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -75,7 +75,7 @@ def test_clean_batch_is_published_and_every_expectation_recorded(wh):
     result = publish_if_valid(wh, "price_snapshots", prices(), HOUR, "run-1", s)
 
     assert result.rows_written == len(ASSETS) and result.warnings == []
-    assert len(result.files) == 1 and Path(result.files[0]).name == f"part-{HOUR.key}.parquet"
+    assert result.table_version == wh.table_version("price_snapshots") == 1  # created, then this batch's commit
     back = wh.read("price_snapshots")
     assert sorted(back["asset_id"]) == sorted(ASSETS)
     assert list(back.sort_values("asset_id")["price_usd"]) == [100.0, 101.0, 103.0, 102.0]
@@ -235,7 +235,7 @@ def test_warm_validation_of_a_250_row_batch_is_fast():
 def test_dq_results_name_the_table_version_each_batch_published_and_restoring_it_brings_the_batch_back(tmp_path):
     from newsmarkets.warehouse.versions import restore
 
-    wh = Warehouse.open(str(tmp_path / "delta"), format="delta")
+    wh = Warehouse(str(tmp_path / "delta"))
     publish_if_valid(wh, "price_snapshots", prices(), HOUR, "run-1", suite())
     first = wh.read("price_snapshots")
     bad = prices(price=50.0)
@@ -249,21 +249,3 @@ def test_dq_results_name_the_table_version_each_batch_published_and_restoring_it
     assert all(pd.isna(v) for v in versions["run-2"])  # quarantined: published nothing
     restore(wh, "price_snapshots", version=versions["run-1"].pop())
     pd.testing.assert_frame_equal(wh.read("price_snapshots"), first)
-
-
-def test_a_parquet_file_written_before_a_nullable_column_existed_reads_compacts_and_reruns(wh):
-    import pyarrow.parquet as pq
-
-    from newsmarkets.warehouse.catalog import refresh_catalog
-
-    publish_if_valid(wh, "price_snapshots", prices(), HOUR, "run-1", suite())
-    (old,) = [f for f in wh.files("dq_results")]
-    pq.write_table(pq.read_table(old).drop_columns(["table_version"]), old)  # as an older release wrote it
-    later = Interval(HOUR.end, HOUR.end + timedelta(hours=1))
-    publish_if_valid(wh, "price_snapshots", prices(interval=later), later, "run-2", suite(interval=later))
-    assert dq(wh)["table_version"].isna().all()  # Parquet format: no table versions
-    wh.compact_closed(date(2026, 1, 7), 1)
-    assert len(wh.files("dq_results")) == 1 and set(dq(wh)["run_id"]) == {"run-1", "run-2"}
-    publish_if_valid(wh, "price_snapshots", prices(), HOUR, "run-1", suite())  # a retry of run-1
-    assert len(dq(wh)) == 2 * len(suite().expectations)
-    assert refresh_catalog(wh, wh.root + "/c.duckdb")["dq_results"] == len(dq(wh))

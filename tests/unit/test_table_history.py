@@ -20,7 +20,6 @@ from test_delta_warehouse import DAY, T, snapshots
 def root(tmp_path, monkeypatch):
     root = tmp_path / "wh"
     monkeypatch.setenv("NEWSMARKETS_WAREHOUSE", str(root))
-    monkeypatch.setenv("NEWSMARKETS_WAREHOUSE_FORMAT", "delta")
     for name in ("AIRFLOW_CTX_DAG_ID", "AIRFLOW_CTX_DAG_RUN_ID", "AIRFLOW_CTX_TASK_ID"):
         monkeypatch.delenv(name, raising=False)
     return root
@@ -33,7 +32,7 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 
 def test_history_shows_a_good_and_a_bad_load_and_restore_brings_back_the_good_one(root, capsys, monkeypatch):
-    wh = Warehouse.open(str(root))
+    wh = Warehouse(str(root))
     monkeypatch.setenv("AIRFLOW_CTX_DAG_ID", "prices_history")
     monkeypatch.setenv("AIRFLOW_CTX_DAG_RUN_ID", "backfill__2026-01-05T00:00:00+00:00")
     monkeypatch.setenv("AIRFLOW_CTX_TASK_ID", "publish")
@@ -56,18 +55,18 @@ def test_history_shows_a_good_and_a_bad_load_and_restore_brings_back_the_good_on
     code, out, _ = run(capsys, "table", "restore", T, "--version", "1")
     assert code == 0 and f"table {T}: restored version 1 as version 3 (was version 2; undo with --version 2)" in out
     assert "catalog" in out and "refreshed" in out
-    pd.testing.assert_frame_equal(Warehouse.open(str(root)).read(T), good)
+    pd.testing.assert_frame_equal(Warehouse(str(root)).read(T), good)
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute(f"SELECT count(*), min(price_usd) FROM {T}").fetchone() == (24, 100.0)
     history = wh.table_history(T, limit=1)[0]
     assert (history["operation"], history["restored_version"], history["run_id"]) == ("RESTORE", 1, "manual__bad")
     # the restore is a version like any other: it can be undone the same way
     code, out, _ = run(capsys, "table", "restore", T, "--version", "2", "--no-catalog")
-    assert code == 0 and len(Warehouse.open(str(root)).read(T)) == 6
+    assert code == 0 and len(Warehouse(str(root)).read(T)) == 6
 
 
 def test_restore_by_timestamp_takes_the_version_current_then(root):
-    wh = Warehouse.open(str(root))
+    wh = Warehouse(str(root))
     wh.write(T, snapshots(range(24)), DAY)
     first_at = wh.table_history(T, limit=1)[0]["committed_at"]
     wh.write(T, snapshots(range(2)), DAY)
@@ -78,7 +77,7 @@ def test_restore_by_timestamp_takes_the_version_current_then(root):
 
 
 def test_unknown_tables_and_versions_are_one_clear_line(root, capsys):
-    Warehouse.open(str(root)).write(T, snapshots(range(2)), DAY)
+    Warehouse(str(root)).write(T, snapshots(range(2)), DAY)
     code, _, err = run(capsys, "table", "restore", T, "--version", "9", "--no-catalog")
     assert code == 2 and err.strip() == f"newsmarkets: TableVersionError: table '{T}' has versions 0 to 1, not 9"
     code, _, err = run(capsys, "table", "history", "prices")
@@ -92,7 +91,7 @@ def test_unknown_tables_and_versions_are_one_clear_line(root, capsys):
 
 
 def test_a_truncated_data_file_is_named_with_the_last_good_version_and_restore_repairs_it(root, capsys):
-    wh = Warehouse.open(str(root))
+    wh = Warehouse(str(root))
     wh.write(T, snapshots(range(24)), DAY)
     wh.write(T, snapshots(range(24), price=5.0), DAY)  # version 2: one new file
     good = wh.read(T)
@@ -137,7 +136,7 @@ def test_a_truncated_data_file_is_named_with_the_last_good_version_and_restore_r
 def test_warehouse_init_creates_every_missing_table_and_says_so(root, capsys):
     from newsmarkets.warehouse.schemas import TABLES
 
-    Warehouse.open(str(root)).write(T, snapshots(range(2)), DAY)
+    Warehouse(str(root)).write(T, snapshots(range(2)), DAY)
     code, out, _ = run(capsys, "warehouse", "init")
     assert code == 0 and f"{len(TABLES)} Delta table(s) ready" in out
     assert f"  {T:<24} version 1" in out and f"  {'articles':<24} version 0" in out

@@ -21,10 +21,10 @@ import newsmarkets
 
 PACKAGE = Path(newsmarkets.__file__).resolve().parent
 REPO = PACKAGE.parents[1]
-INTERNAL = {"newsmarkets.warehouse.storage", "newsmarkets.warehouse.compact", "newsmarkets.warehouse.conform",
-            "newsmarkets.warehouse.retention"}
+INTERNAL = {"newsmarkets.warehouse.storage", "newsmarkets.warehouse.conform", "newsmarkets.warehouse.retention",
+            "newsmarkets.warehouse.staging", "newsmarkets.warehouse.legacy_parquet"}
 # Attributes of a Warehouse that are layout, not API.
-FORBIDDEN_ATTRIBUTES = {"storage", "_files", "_write_parquet", "_own_rows", "_with_kept_rows", "_existing_keys"}
+FORBIDDEN_ATTRIBUTES = {"storage", "_open", "_open_newest", "_scan", "_uris", "_owner_rows", "_write_once", "_pins"}
 FILE_NAME = re.compile(r"part-.*\.parquet|compacted\.parquet|\.compacted-|\.tmp-")
 
 
@@ -80,10 +80,10 @@ def test_nothing_outside_the_warehouse_knows_its_layout():
 
 @pytest.mark.parametrize("line, what", [
     ("from newsmarkets.warehouse.storage import Storage", "imports newsmarkets.warehouse.storage"),
-    ("from newsmarkets.warehouse import compact", "imports newsmarkets.warehouse.compact"),
+    ("from newsmarkets.warehouse import staging", "imports newsmarkets.warehouse.staging"),
     ("import newsmarkets.warehouse.conform", "imports newsmarkets.warehouse.conform"),
     ("def f(wh):\n    return wh.storage.fs", "uses .storage"),
-    ("def f(wh):\n    return wh._files('articles')", "uses ._files"),
+    ("def f(wh):\n    return wh._scan('articles')", "uses ._scan"),
     ("NAME = f'part-{key}.parquet'", "spells a table file name"),
     ("x = 'compacted.parquet'", "spells a table file name"),
 ])

@@ -41,11 +41,10 @@ def run_demo(base_dir: str = ".stack/demo", keep_running: bool = False, days: in
     # the backfills really run; the warehouse is kept and rewritten in place
     # (reruns overwrite, never append).
     env.reset_orchestration_state()
-    if env.base_config.warehouse_format == "delta":
-        # A demo warehouse from before the move to Delta Lake: same rows, as Delta tables.
-        from newsmarkets.warehouse.delta import DeltaWarehouse
+    # A demo warehouse from before the move to Delta Lake: same rows, as Delta tables.
+    from newsmarkets.warehouse.writer import Warehouse
 
-        DeltaWarehouse(str(env.warehouse)).convert_from_parquet(progress=_progress)
+    Warehouse(str(env.warehouse)).convert_from_parquet(progress=_progress)
     # SIGTERM (CI, a closed terminal) must stop every process we started, like Ctrl-C.
     with stop_on_termination():
         try:
@@ -60,7 +59,10 @@ def run_demo(base_dir: str = ".stack/demo", keep_running: bool = False, days: in
     report["wall_s"] = round(time.monotonic() - started, 1)
     print_report(report)
     failed = [d for d, runs in states.items() if any(s != "success" for s in runs.values())]
-    return 1 if failed else 0
+    unequal = [t["table"] for t in report.get("tables", []) if not t["is_equal"]]
+    if unequal:
+        print(f"  the catalog's row counts differ from the Delta tables': {', '.join(unequal)}", flush=True)
+    return 1 if failed or unequal else 0
 
 
 LIVE_DAGS = ("assets_refresh", "prices_snapshot", "prices_history", "news_ingest", "news_market_link", "warehouse_maintenance")

@@ -57,6 +57,7 @@ def build_report(env, states: dict) -> dict:
         FROM article_moves WHERE is_significant AND is_settled
         ORDER BY abs(abnormal_z) DESC, published_at LIMIT 10""")
     report = {
+        "tables": table_counts(cfg, counts),
         "top_moves": [dict(zip(("published_at", "source", "title", "asset_id", "horizon", "abnormal_pct", "z", "q",
                                 "event_window", "pre_publish_abnormal_pct"), r)) for r in top_moves],
         "recovery": ground_truth_recovery(env),
@@ -74,6 +75,24 @@ def build_report(env, states: dict) -> dict:
     report["html"] = str(write_html(env, report))
     (env.base_dir / "report.json").write_text(json.dumps(report, indent=2, default=str))
     return report
+
+
+def table_counts(cfg, catalog_counts: dict[str, int]) -> list[dict]:
+    """Per table: its Delta version and rows, read through the warehouse, beside the catalog view's row count.
+
+    The two are read independently (delta-rs's log vs DuckDB over the view's file list), so a view
+    built on the wrong files shows up as a mismatch here.
+    """
+    from newsmarkets.warehouse.schemas import TABLES
+    from newsmarkets.warehouse.writer import Warehouse
+
+    wh = Warehouse.from_config(cfg)
+    out = []
+    for name in sorted(TABLES):
+        rows = len(wh.read(name, columns=[TABLES[name].key[0]]))
+        out.append({"table": name, "version": wh.table_version(name), "table_rows": rows,
+                    "catalog_rows": catalog_counts.get(name), "is_equal": rows == catalog_counts.get(name)})
+    return out
 
 
 def ground_truth_recovery(env) -> dict:
@@ -257,6 +276,11 @@ def print_report(report: dict) -> None:
         for m in report["top_moves"][:5]:
             print(f"    {m['published_at']}  {m['asset_id']:<10} {m['horizon']:>4} {m['abnormal_pct']:+6.2f}%  "
                   f"z={m['z']:+.1f} q={m['q']:.1g} {m['event_window']:<10} {m['title'][:50]}")
+    tables = report.get("tables", [])
+    if tables:
+        print("  Delta tables (version, rows) = catalog view rows: " + ", ".join(
+            f"{t['table']} v{t['version']} {t['table_rows']:,}" + ("" if t["is_equal"] else f" != {t['catalog_rows']}")
+            for t in tables))
     print(f"  DuckDB catalog for BI tools: {report['catalog']}")
     print(f"  HTML report: {report['html']}")
     if "wall_s" in report:

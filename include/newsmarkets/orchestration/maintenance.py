@@ -13,14 +13,11 @@ def create_tables(cfg: Config) -> dict:
 
     Two runs creating one Delta table at once conflict; created up front (the
     stack's init, the maintenance DAG's first task), a run only ever opens it.
-    The Parquet layout has nothing to create.
     """
     from newsmarkets.warehouse.writer import Warehouse
 
     wh = Warehouse.from_config(cfg)
-    if wh.format != "delta":
-        return {"format": wh.format, "tables": {}}
-    return {"format": wh.format, "tables": {name: wh.table_version(name) for name in wh.ensure_tables()}}
+    return {"tables": {name: wh.table_version(name) for name in wh.ensure_tables()}}
 
 
 def compact_warehouse(cfg: Config, interval: Interval) -> dict:

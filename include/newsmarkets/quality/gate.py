@@ -73,7 +73,7 @@ class PublishResult:
     table: str
     interval_key: str
     rows_written: int
-    files: list[str]
+    table_version: int | None  # the table's version holding this batch
     warnings: list[str]  # one line per failed warning expectation (JSON-safe for XCom)
     duplicates_dropped: int = 0
     outcome: ValidationOutcome | None = field(default=None, repr=False)
@@ -213,15 +213,15 @@ def publish_if_valid(
     _record(warehouse, outcome, is_published=True, table_version=written.table_version)
     _refresh_catalog(warehouse, catalog_path)
     log.info(
-        "%s %s (run %s): %d expectation(s) passed%s; published %d row(s) to %d file(s)",
+        "%s %s (run %s): %d expectation(s) passed%s; published %d row(s) as table version %s",
         table, interval, run_id, len(outcome.results) - len(outcome.failed_warnings),
-        f", {len(warnings)} warning(s)" if warnings else "", written.rows_written, len(written.files),
+        f", {len(warnings)} warning(s)" if warnings else "", written.rows_written, written.table_version,
     )
     return PublishResult(
         table=table,
         interval_key=interval.key,
         rows_written=written.rows_written,
-        files=list(written.files),
+        table_version=written.table_version,
         warnings=warnings,
         duplicates_dropped=written.duplicates_dropped,
         outcome=outcome,

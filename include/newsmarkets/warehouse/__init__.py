@@ -1,1 +1,1 @@
-"""The warehouse: table schemas, the one partitioned Parquet writer, and the DuckDB catalog."""
+"""The warehouse: table schemas, Delta Lake tables behind one API (``writer.Warehouse``), and the DuckDB catalog."""

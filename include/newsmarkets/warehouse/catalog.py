@@ -66,12 +66,9 @@ def _empty_view_sql(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
 
 
 def _files_view_sql(spec: TableSpec, warehouse: Warehouse, empty_sql: str) -> str:
-    if warehouse.format == "delta":
-        # Exactly the committed version's files: a Delta table's folder also holds files an
-        # older version removed (kept until vacuum, for readers of older snapshots).
-        source = "[" + ", ".join(_literal(f) for f in warehouse.files(spec.name)) + "]"
-    else:
-        source = _literal(f"{warehouse.table_url(spec.name).rstrip('/')}/*/*.parquet")
+    # Exactly the committed version's files: a Delta table's folder also holds files an
+    # older version removed (kept until vacuum, for readers of older snapshots).
+    source = "[" + ", ".join(_literal(f) for f in warehouse.files(spec.name)) + "]"
     columns = ", ".join(_ident(n) for n in spec.schema.names)
     # UNION ALL BY NAME with the typed empty row set: a column the schema gained after these
     # files were written reads as NULL instead of failing the view.
@@ -183,8 +180,6 @@ def refresh_catalog(
 
 def _damage(warehouse: Warehouse, table: str) -> str | None:
     """What ``newsmarkets table check`` says about a table whose view failed, if it finds damaged files."""
-    if warehouse.format != "delta":
-        return None
     from newsmarkets.warehouse.versions import check_table
 
     check = check_table(warehouse, table)

@@ -31,7 +31,7 @@ from datetime import date, timedelta
 
 from newsmarkets.warehouse.rawstore import RAW_HTML_DIR, STAGING_DIR
 from newsmarkets.warehouse.storage import Storage, modified_at
-from newsmarkets.warehouse.writer import QUARANTINE_DIR
+from newsmarkets.warehouse.staging import QUARANTINE_DIR
 
 log = logging.getLogger("newsmarkets.warehouse.retention")
 

@@ -11,13 +11,11 @@ which becomes visible only once complete, so no temp object is needed.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import re
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 import fsspec
 import pyarrow as pa
@@ -175,36 +173,3 @@ class Storage:
             raise
         # The rename itself must survive a crash, not only the file's bytes.
         _fsync_path(directory, directory=True)
-
-    def sweep_temps(self, directory: str, max_age_s: float = STALE_TEMP_AGE_S) -> list[str]:
-        """Remove temp files a killed writer left in ``directory``; returns what was removed."""
-        if not self.is_local or not os.path.isdir(directory):
-            return []  # object stores never hold temp objects (one PUT per file)
-        removed, cutoff = [], time.time() - max_age_s
-        for entry in os.scandir(directory):
-            if not (entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)):
-                continue
-            with contextlib.suppress(FileNotFoundError):  # another writer swept it first
-                if entry.stat().st_mtime < cutoff:
-                    os.remove(entry.path)
-                    removed.append(entry.path)
-        return removed
-
-    @contextlib.contextmanager
-    def lock(self, name: str) -> Iterator[None]:
-        """Exclusive lock across processes, for local roots (``<root>/_locks/<name>.lock``).
-
-        Object stores have no lock primitive; there the caller's guarantees that
-        need one (cross-interval de-duplication) are best effort.
-        """
-        if not self.is_local:
-            yield
-            return
-        lock_dir = self.path("_locks")
-        os.makedirs(lock_dir, exist_ok=True)
-        with open(os.path.join(lock_dir, f"{safe_name(name)}.lock"), "a") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

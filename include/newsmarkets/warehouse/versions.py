@@ -17,13 +17,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from newsmarkets.warehouse.delta import (
-    COMMIT_ATTEMPTS,
-    CommitConflictError,
-    DeltaWarehouse,
-    _backoff,
-    commit_metadata,
-)
+from newsmarkets.warehouse.delta import COMMIT_ATTEMPTS, CommitConflictError, backoff, commit_metadata
 from newsmarkets.warehouse.schemas import table_spec
 from newsmarkets.warehouse.writer import Warehouse
 
@@ -37,14 +31,7 @@ class TableVersionError(ValueError):
     """A restore or check asked for a table or version that is not there; the message says what is."""
 
 
-def delta_warehouse(wh: Warehouse, command: str) -> DeltaWarehouse:
-    if not isinstance(wh, DeltaWarehouse):
-        raise TableVersionError(f"{command} needs Delta tables; warehouse {wh.root} is warehouse_format: "
-                                f"{wh.format} (convert it with `newsmarkets warehouse convert`)")
-    return wh
-
-
-def _opened(wh: DeltaWarehouse, table: str):
+def _opened(wh: Warehouse, table: str):
     try:
         spec = table_spec(table)
     except KeyError as exc:
@@ -55,7 +42,7 @@ def _opened(wh: DeltaWarehouse, table: str):
     return opened
 
 
-def history_rows(wh: DeltaWarehouse, table: str, limit: int | None = None) -> list[dict]:
+def history_rows(wh: Warehouse, table: str, limit: int | None = None) -> list[dict]:
     """The table's commits, newest first (see :func:`~newsmarkets.warehouse.delta.history_entry`)."""
     if limit is not None and limit < 1:
         raise TableVersionError(f"--limit must be at least 1, got {limit}")
@@ -84,7 +71,7 @@ def render_history(table: str, rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def version_at(wh: DeltaWarehouse, table: str, at: datetime) -> int:
+def version_at(wh: Warehouse, table: str, at: datetime) -> int:
     """The table's version as of UTC time ``at``: the newest commit at or before it."""
     at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
     history = wh.table_history(table)
@@ -106,7 +93,6 @@ def restore(wh: Warehouse, table: str, *, version: int | None = None, at: dateti
     from deltalake import CommitProperties
     from deltalake.exceptions import CommitFailedError, DeltaError
 
-    wh = delta_warehouse(wh, "restore")
     if (version is None) == (at is None):
         raise TableVersionError("restore needs exactly one of a version or a timestamp")
     opened = _opened(wh, table)
@@ -121,7 +107,7 @@ def restore(wh: Warehouse, table: str, *, version: int | None = None, at: dateti
             opened.restore(version, commit_properties=CommitProperties(
                 custom_metadata=commit_metadata(restored_from=str(before))))
         except CommitFailedError:
-            _backoff(attempt)
+            backoff(attempt)
             opened = _opened(wh, table)
             continue
         except DeltaError as exc:
@@ -178,7 +164,7 @@ class TableCheck:
         return "\n".join(lines)
 
 
-def _file_problem(wh: DeltaWarehouse, path: str, size: int | None, cache: dict[str, str | None]) -> str | None:
+def _file_problem(wh: Warehouse, path: str, size: int | None, cache: dict[str, str | None]) -> str | None:
     """Why the data file at ``path`` cannot be read, or None. Footer only: cheap, and it is what truncation breaks."""
     if path in cache:
         return cache[path]
@@ -198,7 +184,7 @@ def _file_problem(wh: DeltaWarehouse, path: str, size: int | None, cache: dict[s
     return problem
 
 
-def _bad_files(wh: DeltaWarehouse, table: str, opened, cache: dict[str, str | None]) -> tuple[int, list[BadFile]]:
+def _bad_files(wh: Warehouse, table: str, opened, cache: dict[str, str | None]) -> tuple[int, list[BadFile]]:
     actions = pa.table(opened.get_add_actions(flatten=True))
     partitions = actions.column("partition.dt").to_pylist() if "partition.dt" in actions.column_names \
         else [None] * actions.num_rows
@@ -216,7 +202,6 @@ def check_table(wh: Warehouse, table: str) -> TableCheck:
     """Read every data file footer of ``table``'s current version; on damage, find the last whole version."""
     from deltalake import DeltaTable
 
-    wh = delta_warehouse(wh, "table check")
     spec = table_spec(table)
     opened = wh.delta_table(spec.name)
     if opened is None:

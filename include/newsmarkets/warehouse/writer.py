@@ -1,100 +1,94 @@
-"""The one warehouse API every table goes through: :class:`Warehouse`.
+"""The one warehouse API every table goes through: :class:`Warehouse`, Delta Lake tables underneath.
 
 Its public surface is all that code outside ``warehouse/`` may use; file
-names, partitions, compaction and the storage layer stay behind it (step 2
-of the warehouse track swaps the format underneath and keeps this surface):
+names, partitions, the transaction log and compaction stay behind it:
 
 * reading: :meth:`~Warehouse.read` (partition and column pruning),
   :meth:`~Warehouse.read_interval` (one run interval's slice),
   :meth:`~Warehouse.read_owned` (rows with the interval whose slice holds
   them), :meth:`~Warehouse.read_other_intervals`, :meth:`~Warehouse.partitions`;
 * publishing a run's slice of one table: :meth:`~Warehouse.write` (with
-  ``refreshed`` for a run that re-fetched only part of its interval);
+  ``refreshed`` for a run that re-fetched only part of its interval), and
+  :meth:`~Warehouse.write_planned` on a :meth:`~Warehouse.pinned` view when
+  the batch was planned against what other intervals hold;
 * the quality gate's hand-offs: :meth:`~Warehouse.stage`,
   :meth:`~Warehouse.load_staged`, :meth:`~Warehouse.is_staged`,
-  :meth:`~Warehouse.discard_staged`, :meth:`~Warehouse.quarantine`; raw
-  pages and the news steps' hand-offs through :mod:`newsmarkets.warehouse.rawstore`
-  (functions that take a :class:`Warehouse`);
-* maintenance: :meth:`~Warehouse.compact_closed`, :meth:`~Warehouse.apply_retention`;
-* :meth:`~Warehouse.lock` for read-modify-write across intervals, and
-  :meth:`~Warehouse.files` / :meth:`~Warehouse.table_url` for the catalog
-  and readers outside Python.
+  :meth:`~Warehouse.discard_staged`, :meth:`~Warehouse.quarantine` (plain
+  files, see :mod:`newsmarkets.warehouse.staging`); raw pages and the news
+  steps' hand-offs through :mod:`newsmarkets.warehouse.rawstore`;
+* tables and maintenance: :meth:`~Warehouse.ensure_tables` (create up front),
+  :meth:`~Warehouse.compact_closed`, :meth:`~Warehouse.apply_retention`,
+  :meth:`~Warehouse.table_history`, :meth:`~Warehouse.delta_table`, and
+  :meth:`~Warehouse.files` / :meth:`~Warehouse.table_url` for the catalog and
+  readers outside Python.
 
-Layout (Hive-partitioned Parquet, readable by any engine)::
+Layout: one Delta table per warehouse table at ``<root>/<table>`` (delta-rs),
+partitioned by ``dt``, with one extra column ``interval_key``: the run
+interval (plus tag) whose slice holds the row. A run owns exactly the rows
+of its interval, so rewriting an interval replaces them (idempotent), and
+runs for different intervals never touch each other's rows. Readers outside
+Python see ``interval_key`` as an ordinary column; the DuckDB catalog's views
+leave it out.
 
-    <root>/<table>/dt=YYYY-MM-DD/part-<interval.key>.parquet
-
-One file per (partition, run interval): a run owns exactly the files named
-after its data interval, so rewriting an interval replaces them (idempotent),
-and runs for different intervals never touch each other's files (concurrent
-runs lose nothing). The partition column lives in the path, not in the file.
-
-Contract of :meth:`Warehouse.write`:
+Contract of :meth:`Warehouse.write` (one commit, see :func:`~newsmarkets.warehouse.delta.merge`):
 
 * the batch is cast to the table's schema exactly, or :class:`SchemaError`
   names table and column and nothing is written;
 * ``dt`` is the UTC date of ``spec.dt_from``, computed here;
 * duplicate keys inside the batch are refused; rows whose key another
-  interval's file of the same partition already holds are dropped (first
-  writer wins, counted in ``duplicates_dropped``), so the table never holds a
-  key twice. Locally this check-and-write runs under a per-table lock; on
-  object stores there is no lock, so two *concurrent* runs observing the same
-  point may both keep it;
+  interval already holds in the partition are left to it (first writer wins,
+  counted in ``duplicates_dropped``), so the table never holds a key twice;
 * by default the batch *is* the interval: an empty batch removes the
-  interval's files ("this interval has no rows"). A run that re-fetched only
+  interval's rows ("this interval has no rows"). A run that re-fetched only
   part of its interval passes ``refreshed`` (:class:`Refreshed`): the
   interval's published rows whose ``column`` is not among the refreshed
   values are kept as they are, so a source failing during a rerun never
   deletes what was published; refreshed rows missing from the batch are
   removed and counted in ``rows_removed`` (the source said they are gone);
-* files are replaced atomically (see :mod:`newsmarkets.warehouse.storage`);
-  temp files a killed writer left behind are swept by the next write to the
-  partition once they are an hour old;
-* compacted partitions (see :mod:`newsmarkets.warehouse.compact`): when the
-  partition's ``compacted.parquet`` already holds the interval's rows, the new
-  rows replace that piece of it in one atomic file replace instead of becoming
-  a ``part-`` file beside it, so a rerun after compaction neither duplicates
-  nor loses a row. Every file records its ``newsmarkets.write_id``.
+* a rerun that fetched exactly what is published makes no commit;
+* a commit that conflicts with a concurrent writer is retried from a fresh
+  snapshot with bounded backoff, then :class:`CommitConflictError` fails the
+  task (Airflow retries it). Nothing of a failed commit is visible.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import posixpath
+import copy
+import logging
+import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from newsmarkets.intervals import Interval
-from newsmarkets.warehouse.conform import (
-    Batch,
-    SchemaError,
-    conform,
-    drop_existing_keys,
-    file_schema,
-    relaxed_schema,
-    sort_by_key,
-    to_pandas,
+from newsmarkets.warehouse import delta, legacy_parquet, staging
+from newsmarkets.warehouse.conform import Batch, SchemaError, conform, drop_existing_keys, sort_by_key, to_pandas
+from newsmarkets.warehouse.delta import (
+    CHECKPOINT_INTERVAL,
+    COMMIT_ATTEMPTS,
+    OWNER_COLUMN,
+    VACUUM_RETENTION_HOURS,
+    CommitConflictError,
+    PlanConflictError,
+    backoff,
+    commit_metadata,
+    delta_schema,
+    history_entry,
+    owner_key,
 )
-from newsmarkets.warehouse import compact
-from newsmarkets.warehouse.rawstore import STAGING_DIR
-from newsmarkets.warehouse.schemas import TableSpec, table_spec
-from newsmarkets.warehouse.storage import Storage, safe_name, storage_options
+from newsmarkets.warehouse.schemas import TABLES, TableSpec, table_spec
+from newsmarkets.warehouse.storage import Storage, storage_options
 
-__all__ = ["Warehouse", "WriteResult", "SchemaError", "Refreshed"]
+__all__ = ["Warehouse", "WriteResult", "SchemaError", "Refreshed", "CommitConflictError", "PlanConflictError"]
 
-# Big enough for efficient scans, small enough that a day of one table is a
-# handful of row groups readers can skip by statistics.
-DEFAULT_ROW_GROUP_ROWS = 128 * 1024
-QUARANTINE_DIR = "_quarantine"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,58 +108,11 @@ class WriteResult:
     table: str
     interval_key: str
     rows_written: int
-    files: list[str] = field(default_factory=list)
     partitions: list[str] = field(default_factory=list)
     duplicates_dropped: int = 0
-    files_removed: list[str] = field(default_factory=list)
-    pieces_removed: list[str] = field(default_factory=list)  # <compacted file>#<interval file> taken out
     rows_kept: int = 0  # published rows of the interval outside ``refreshed``, carried over unchanged
     rows_removed: int = 0  # published rows inside ``refreshed`` that the new batch no longer has
-    table_version: int | None = None  # the Delta table's version after the commit (Delta format only)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (datetime, date, pd.Timestamp)):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return str(value)
-
-
-def _jsonable(value: Any) -> Any:
-    # NaN is not JSON; a report saying "observed NaN" must stay parseable.
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _as_evidence(spec: TableSpec, data: Batch) -> tuple[pa.Table, bool]:
-    """Quarantined data in the table's types when possible, else as close to raw as Arrow allows."""
-    try:
-        return conform(spec, data, strict=False), True
-    except SchemaError:
-        pass
-    if isinstance(data, pa.Table):
-        return data, False
-    try:
-        return pa.Table.from_pandas(data, preserve_index=False), False
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # Mixed-type object columns: keep every value's text rather than lose the batch.
-        text = data.copy()
-        for name in text.columns[text.dtypes == object]:
-            text[name] = text[name].map(lambda v: None if v is None else str(v))
-        return pa.Table.from_pandas(text, preserve_index=False), False
-
-
-def _owned(data: pa.Table, partition_by: str, dt: str, files: list[str]) -> pa.Table:
-    """``data`` with its partition and the interval key of the slice each row belongs to."""
-    keys = [f[len("part-"):-len(".parquet")] for f in files]
-    return data.append_column(partition_by, pa.array([dt] * data.num_rows, pa.string())).append_column(
-        "interval_key", pa.array(keys, pa.string()))
+    table_version: int | None = None  # the table's version after the commit (or as it was: no change)
 
 
 def with_kept_rows(spec: TableSpec, previous: pa.Table, batch: pa.Table, refreshed: Refreshed,
@@ -184,42 +131,25 @@ def with_kept_rows(spec: TableSpec, previous: pa.Table, batch: pa.Table, refresh
     return sort_by_key(pa.concat_tables([batch, kept.cast(batch.schema)]), spec.key)
 
 
-WAREHOUSE_FORMATS = ("parquet", "delta")
+def closed_before(interval_start: date, compact_after_days: int) -> str:
+    """The last dt that counts as closed for a run whose interval starts on ``interval_start``."""
+    if isinstance(compact_after_days, bool) or not isinstance(compact_after_days, int) or compact_after_days < 1:
+        raise ValueError(f"compact_after_days must be an integer >= 1 (the run's own day is never closed), got {compact_after_days!r}")
+    return (interval_start - timedelta(days=compact_after_days)).isoformat()
 
 
 class Warehouse:
-    """Partitioned Parquet tables under one root (local path or fsspec URL)."""
+    """Delta Lake tables under one root (local path or ``s3://`` URL); see the module docstring."""
 
-    format = "parquet"
-
-    def __init__(
-        self,
-        root: str,
-        storage_options: dict | None = None,
-        *,
-        row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
-    ) -> None:
-        if row_group_rows < 1:
-            raise ValueError(f"row_group_rows must be >= 1, got {row_group_rows}")
+    def __init__(self, root: str, storage_options: dict | None = None) -> None:
         self.storage = Storage(root, storage_options)
-        self.row_group_rows = row_group_rows
+        self._delta_options = {} if self.storage.is_local else delta.delta_storage_options(storage_options or {})
+        self._pins: dict[str, Any] = {}
 
     @classmethod
     def from_config(cls, cfg) -> "Warehouse":
-        """The warehouse a config points at, in its ``warehouse_format`` (Parquet files or Delta tables)."""
-        return cls.open(cfg.warehouse, storage_options(cfg.warehouse, cfg.warehouse_conn_id),
-                        getattr(cfg, "warehouse_format", "delta"))
-
-    @staticmethod
-    def open(root: str, options: dict | None = None, format: str = "delta") -> "Warehouse":
-        """A warehouse at ``root`` in ``format`` (see :data:`WAREHOUSE_FORMATS`)."""
-        if format == "parquet":
-            return Warehouse(root, options)
-        if format == "delta":
-            from newsmarkets.warehouse.delta import DeltaWarehouse
-
-            return DeltaWarehouse(root, options)
-        raise ValueError(f"warehouse format must be one of {', '.join(WAREHOUSE_FORMATS)}, got {format!r}")
+        """The warehouse a config points at."""
+        return cls(cfg.warehouse, storage_options(cfg.warehouse, cfg.warehouse_conn_id))
 
     def __repr__(self) -> str:
         return f"Warehouse({self.root!r})"
@@ -232,228 +162,342 @@ class Warehouse:
     def table_url(self, table: str) -> str:
         return self.storage.url(self.storage.path(table_spec(table).name))
 
-    # -- reading ---------------------------------------------------------------
+    @property
+    def delta_storage_options(self) -> dict[str, str]:
+        """What ``deltalake.DeltaTable`` needs to open this warehouse's tables (empty on local disk)."""
+        return dict(self._delta_options)
 
-    def _files(self, spec: TableSpec, dts: Iterable[str] | None = None) -> list[str]:
-        files = self.storage.glob(self.storage.path(spec.name, f"{spec.partition_by}=*", "*.parquet"))
+    # -- tables ------------------------------------------------------------------
+
+    def _open_newest(self, spec: TableSpec):
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
+
+        try:
+            table = DeltaTable(self.table_url(spec.name), storage_options=self._delta_options or None)
+        except TableNotFoundError:
+            self._refuse_parquet_layout(spec)
+            return None
+        self._check_schema(spec, table)
+        return table
+
+    def _refuse_parquet_layout(self, spec: TableSpec) -> None:
+        """A folder of old-layout Parquet files is not an empty Delta table: creating one there would hide them."""
+        if legacy_parquet.data_files(self.storage, spec):
+            raise SchemaError(
+                f"table {spec.name!r} at {self.table_url(spec.name)} holds Parquet files of the retired file "
+                f"layout and no Delta log; convert the warehouse with `newsmarkets warehouse convert --config "
+                f"<this config>` (every row and its owning interval are kept)")
+
+    def _check_schema(self, spec: TableSpec, table) -> list[pa.Field]:
+        """Refuse a table whose columns are not the schema's; return the schema's nullable columns it lacks
+        (added since the table was created: reads give them as null, the next write adds them)."""
+        have = pa.schema(table.schema().to_arrow())
+        want = delta_schema(spec)
+        missing = [f for f in want if f.name not in have.names]
+        extra = [n for n in have.names if n not in want.names]
+        if extra or any(not f.nullable for f in missing):
+            raise SchemaError(f"table {spec.name!r} at {self.table_url(spec.name)}: the Delta table's columns differ "
+                              f"from the schema (missing: {', '.join(f.name for f in missing) or '-'}; "
+                              f"unknown: {', '.join(extra) or '-'})")
+        return missing
+
+    def _add_columns(self, spec: TableSpec, table, missing: list[pa.Field]):
+        """Add the schema's new nullable columns to an existing table (one commit; a racing writer's is fine)."""
+        from deltalake import CommitProperties, Field
+        from deltalake.exceptions import CommitFailedError, DeltaError
+
+        try:
+            table.alter.add_columns([Field.from_arrow(f) for f in missing],
+                                    commit_properties=CommitProperties(custom_metadata=commit_metadata()))
+        except (CommitFailedError, DeltaError) as exc:
+            log.info("table %s: adding %s raced another writer (%s)", spec.name, [f.name for f in missing], exc)
+        table.update_incremental()
+        return table
+
+    def ensure_table(self, table: str):
+        """Open ``table``, creating it empty first if it does not exist (safe when several processes race)."""
+        from deltalake import DeltaTable
+        from deltalake.exceptions import CommitFailedError
+
+        spec = table_spec(table)
+        for attempt in range(COMMIT_ATTEMPTS):
+            opened = self._open(spec)
+            if opened is not None:
+                missing = self._check_schema(spec, opened)
+                if missing:
+                    opened = self._add_columns(spec, opened, missing)
+                    if self._check_schema(spec, opened):
+                        backoff(attempt)
+                        continue
+                return opened
+            try:
+                return DeltaTable.create(self.table_url(spec.name), delta_schema(spec), mode="ignore",
+                                         partition_by=[spec.partition_by], name=spec.name,
+                                         description=spec.description or None,
+                                         configuration={"delta.checkpointInterval": CHECKPOINT_INTERVAL},
+                                         storage_options=self._delta_options or None)
+            except CommitFailedError:
+                backoff(attempt)  # another process created it meanwhile: open theirs
+        raise CommitConflictError(f"table {spec.name!r}: could not be created or opened at {self.table_url(spec.name)}")
+
+    def ensure_tables(self, tables: Iterable[str] | None = None) -> list[str]:
+        """Create every missing table up front (what an init task calls); returns the table names."""
+        names = sorted(TABLES) if tables is None else [table_spec(t).name for t in tables]
+        for name in names:
+            self.ensure_table(name)
+        return names
+
+    def table_version(self, table: str) -> int | None:
+        """The table's current version, or None when it does not exist yet."""
+        opened = self._open(table_spec(table))
+        return None if opened is None else opened.version()
+
+    def delta_table(self, table: str):
+        """The newest version of ``table`` as a ``deltalake.DeltaTable``, or None when it does not exist yet."""
+        return self._open(table_spec(table))
+
+    def table_history(self, table: str, limit: int | None = None) -> list[dict]:
+        """The table's commits, newest first: version, time, operation, rows and files changed, who wrote it."""
+        opened = self._open(table_spec(table))
+        if opened is None:
+            return []
+        return [history_entry(commit) for commit in opened.history(limit)]
+
+    def pinned(self, table: str) -> "Warehouse":
+        """This warehouse with ``table`` held at its current version: every read of it through the returned
+        view sees that version, and :meth:`write_planned` commits only if nothing it read changed since."""
+        spec = table_spec(table)
+        view = copy.copy(self)
+        view._pins = {**self._pins, spec.name: self.ensure_table(spec.name)}
+        return view
+
+    def _open(self, spec: TableSpec):
+        pinned = self._pins.get(spec.name)
+        return pinned if pinned is not None else self._open_newest(spec)
+
+    def write_planned(self, table: str, data, interval: Interval, *, updates: pd.DataFrame | None = None,
+                      columns: list[str] = (), read_partitions: Iterable[str] = ()) -> WriteResult:
+        """Publish ``data`` as ``interval``'s rows and set ``columns`` of other intervals' rows (``updates``:
+        those rows' keys, ``dt``, ``interval_key`` and new values) in one commit, against the pinned version.
+
+        The commit fails with :class:`PlanConflictError` when a concurrent commit changed a partition
+        the plan read (``read_partitions``) or writes: the caller reads again and re-plans. Call on a
+        :meth:`pinned` view whose reads made the plan.
+        """
+        from deltalake.exceptions import CommitFailedError
+
+        spec = table_spec(table)
+        if spec.name not in self._pins:
+            raise ValueError(f"write_planned({spec.name!r}) needs a view from pinned({spec.name!r})")
+        extra = None
+        if updates is not None and len(updates):
+            extra = delta.flag_rows(spec, updates, list(columns))
+        try:
+            return self._write_once(spec, self._open(spec), sort_by_key(conform(spec, data), spec.key),
+                                    interval, owner_key(interval), None, extra=extra,
+                                    columns=list(columns), read_partitions=read_partitions)
+        except CommitFailedError as exc:
+            raise PlanConflictError(f"table {spec.name!r}: a concurrent commit changed what the plan read ({exc})") from None
+
+    # -- reading -----------------------------------------------------------------
+
+    def _uris(self, spec: TableSpec, dts: Iterable[str] | None, owner: str | None = None, table=None) -> list[str]:
+        """The committed version's files (of ``table``, an opened version, or the newest), pruned by
+        partition and, from the log's statistics, by owner."""
+        table = table if table is not None else self._open(spec)
+        if table is None:
+            return []
+        predicate: list[tuple[str, str, Any]] = []
         if dts is not None:
-            wanted = {f"{spec.partition_by}={str(d)}" for d in dts}
-            files = [f for f in files if posixpath.basename(posixpath.dirname(f)) in wanted]
-        return files
+            wanted = sorted({str(d) for d in dts})
+            if not wanted:
+                return []
+            predicate.append((spec.partition_by, "in", wanted))
+        if owner is not None:
+            predicate.append((OWNER_COLUMN, "=", owner))  # min/max per file: no footer reads
+        return sorted(table.file_uris(file_pruning_predicate=predicate) if predicate else table.file_uris())
+
+    def _scan(self, spec: TableSpec, dts: Iterable[str] | None, columns: list[str],
+              row_filter: pc.Expression | None = None, owner: str | None = None, table=None) -> pa.Table:
+        """``columns`` (any of the Delta schema's) of the current version, as Arrow."""
+        full = delta_schema(spec)
+        schema = pa.schema([full.field(c) for c in columns])
+        dts = None if dts is None else [str(d) for d in dts]
+        # Files a concurrent commit removed stay until vacuum (days); a miss
+        # means a vacuum raced us: take the newer snapshot.
+        for attempt in range(3):
+            uris = self._uris(spec, dts, owner, table if attempt == 0 else None)
+            if not uris:
+                return schema.empty_table()
+            try:
+                dataset = ds.dataset(
+                    [self.storage.to_path(u) for u in uris], schema=full, format="parquet",
+                    filesystem=self.storage.arrow_fs,
+                    partitioning=ds.partitioning(pa.schema([full.field(spec.partition_by)]), flavor="hive"),
+                    partition_base_dir=self.storage.path(spec.name),
+                )
+                # Filter after the cast: delta-rs writes strings as string_view in some files and as
+                # string in others (OPTIMIZE), and Arrow cannot compare the two inside a scan.
+                needed = list(columns) + [OWNER_COLUMN] if row_filter is not None and OWNER_COLUMN not in columns else list(columns)
+                table = dataset.to_table(columns=needed).cast(pa.schema([full.field(c) for c in needed]))
+                if row_filter is not None:
+                    table = table.filter(row_filter)
+                table = table.select(list(columns)).cast(schema)
+                # File order is a uuid's: sort by partition and key (when read) for stable output.
+                order = [c for c in (spec.partition_by, *spec.key) if c in table.column_names]
+                return table.sort_by([(c, "ascending") for c in order]) if order else table
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def files(self, table: str, dts: Iterable[str] | None = None) -> list[str]:
-        """Published Parquet files of ``table`` (paths or URLs), sorted."""
-        return [self.storage.url(f) for f in self._files(table_spec(table), dts)]
+        """The current version's data files of ``table`` (paths or URLs), sorted."""
+        spec = table_spec(table)
+        return [self.storage.url(self.storage.to_path(u)) for u in self._uris(spec, dts)]
 
     def partitions(self, table: str) -> list[str]:
-        """The ``dt`` values that hold at least one file, sorted."""
         spec = table_spec(table)
-        prefix = f"{spec.partition_by}="
-        dirs = {posixpath.basename(posixpath.dirname(f)) for f in self._files(spec)}
-        return sorted(d[len(prefix):] for d in dirs)
+        opened = self._open(spec)
+        if opened is None:
+            return []
+        return sorted({p[spec.partition_by] for p in opened.partitions()})
 
     def read(self, table: str, dts: Iterable[str] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
-        """Rows of ``table`` (optionally only partitions ``dts``) as a frame typed by the schema."""
         spec = table_spec(table)
         names = list(columns) if columns is not None else spec.schema.names
         unknown = [c for c in names if c not in spec.schema.names]
         if unknown:
             raise SchemaError(f"table {spec.name!r}, column {unknown[0]!r}: not in the schema (known: {', '.join(spec.schema.names)})")
         schema = pa.schema([spec.schema.field(c) for c in names])
-        dts = None if dts is None else [str(d) for d in dts]
-        # A concurrent rewrite may remove a file between listing and reading;
-        # listing again sees the state after it.
-        for attempt in range(3):
-            files = self._files(spec, dts)
-            if not files:
-                return to_pandas(schema, schema.empty_table())
-            try:
-                dataset = ds.dataset(
-                    files,
-                    schema=spec.schema,
-                    format="parquet",
-                    filesystem=self.storage.arrow_fs,
-                    partitioning=ds.partitioning(pa.schema([spec.schema.field(spec.partition_by)]), flavor="hive"),
-                    partition_base_dir=self.storage.path(spec.name),
-                )
-                return to_pandas(schema, dataset.to_table(columns=names))
-            except FileNotFoundError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return to_pandas(schema, self._scan(spec, dts, names))
 
-    # -- writing ---------------------------------------------------------------
+    def _owner_rows(self, spec: TableSpec, owner: str, table=None) -> pa.Table:
+        """Every row interval slice ``owner`` holds (all partitions; in version ``table`` if given)."""
+        rows = self._scan(spec, None, spec.schema.names, pc.field(OWNER_COLUMN) == owner, owner=owner, table=table)
+        return rows.cast(spec.schema)
 
-    def _write_parquet(self, path: str, table: pa.Table, schema: pa.Schema) -> None:
-        table = table.select(schema.names).cast(schema)
+    def read_owned(self, table: str, dts: Iterable[str] | None, columns: list[str]) -> pd.DataFrame:
+        spec = table_spec(table)
+        data_columns = [c for c in columns if c != spec.partition_by]
+        names = [*data_columns, spec.partition_by, OWNER_COLUMN]
+        rows = self._scan(spec, dts, names)
+        out_schema = pa.schema([*(spec.schema.field(c) for c in data_columns), pa.field(spec.partition_by, pa.string()),
+                                pa.field(OWNER_COLUMN, pa.string())])
+        return to_pandas(out_schema, rows)
 
-        def write(sink: pa.NativeFile) -> None:
-            with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
-                writer.write_table(table, row_group_size=self.row_group_rows)
+    def read_interval(self, table: str, interval: Interval, columns: list[str] | None = None) -> pd.DataFrame:
+        spec = table_spec(table)
+        names = list(columns) if columns is not None else spec.data_columns
+        own = self._owner_rows(spec, owner_key(interval))
+        return to_pandas(pa.schema([spec.schema.field(c) for c in [*names, spec.partition_by]]),
+                         own.select([*names, spec.partition_by]))
 
-        self.storage.write_atomic(path, write)
+    def read_other_intervals(self, table: str, interval: Interval, dts: Iterable[str],
+                             columns: list[str] | None = None, *, file_tag: str | None = None) -> pd.DataFrame:
+        spec = table_spec(table)
+        names = list(columns) if columns is not None else spec.data_columns
+        dts = [str(d) for d in dts]
+        rows = self._scan(spec, dts, names, pc.field(OWNER_COLUMN) != owner_key(interval, file_tag)) if dts else None
+        out_schema = pa.schema([spec.schema.field(c) for c in names])
+        return to_pandas(out_schema, out_schema.empty_table() if rows is None else rows)
 
-    def _existing_keys(self, spec: TableSpec, state: compact.PartitionState, own_name: str) -> pa.Table:
-        """Keys other intervals hold in the partition: their files and the compacted file's other pieces."""
-        key_schema = pa.schema([spec.schema.field(k) for k in spec.key])
-        parts: list[pa.Table] = []
-        others = [f for f in state.parts if posixpath.basename(f) != own_name]
-        if others:
-            dataset = ds.dataset(others, schema=key_schema, format="parquet", filesystem=self.storage.arrow_fs)
-            parts.append(dataset.to_table(columns=list(spec.key)))
-        if state.compacted:
-            table, pieces = compact.read_compacted(self.storage, state.compacted,
-                                                       pa.schema([spec.schema.field(k) for k in spec.key]))
-            table, _ = compact.without(table, pieces, own_name)
-            parts.append(table.cast(key_schema))
-        return pa.concat_tables(parts) if parts else key_schema.empty_table()
+    # -- writing -----------------------------------------------------------------
 
-    def write(self, table: str, data: Batch, interval: Interval, *, file_tag: str | None = None,
+    def write(self, table: str, data, interval: Interval, *, file_tag: str | None = None,
               refreshed: Refreshed | None = None) -> WriteResult:
-        """Publish ``data`` as interval ``interval``'s rows of ``table`` (see the module docstring).
+        """One MERGE commit publishing ``data`` as interval ``interval``'s rows (see the module docstring)."""
+        from deltalake.exceptions import CommitFailedError
 
-        ``file_tag`` splits one interval's rows into several independently
-        replaced files (``part-<interval>-<tag>.parquet``): ``dq_results`` tags
-        by table and run so validations of one interval never overwrite each other.
-        ``refreshed`` limits what the batch replaces to the rows it re-fetched.
-        """
         spec = table_spec(table)
         if refreshed is not None and refreshed.column not in spec.schema.names:
             raise SchemaError(f"table {spec.name!r}, column {refreshed.column!r}: refreshed by a column not in the schema")
         batch = sort_by_key(conform(spec, data), spec.key)
-        own_name = self.file_name(interval, file_tag)
+        owner = owner_key(interval, file_tag)
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                return self._write_once(spec, self.ensure_table(spec.name), batch, interval, owner, refreshed)
+            except CommitFailedError as exc:
+                log.info("table %s, interval %s: commit conflicted (%s), retrying", spec.name, owner, exc)
+                backoff(attempt)
+        raise CommitConflictError(
+            f"table {spec.name!r}, interval {owner}: the commit conflicted with concurrent writers "
+            f"{COMMIT_ATTEMPTS} times; nothing of this batch was published (the task's retry publishes it)")
+
+    def _write_once(self, spec: TableSpec, target, batch: pa.Table, interval: Interval, owner: str,
+                    refreshed: Refreshed | None, *, extra: pa.Table | None = None, columns: list[str] = (),
+                    read_partitions: Iterable[str] = ()) -> WriteResult:
+        """One MERGE of ``batch`` as ``owner``'s rows (plus ``extra``: other owners' rows whose ``columns``
+        change) against version ``target``; raises ``CommitFailedError`` on a conflict."""
+        place = (spec.partition_by, *spec.key)
         result = WriteResult(table=spec.name, interval_key=interval.key, rows_written=0)
-        partition_glob = self.storage.path(spec.name, f"{spec.partition_by}=*")
-        with self.storage.lock(spec.name):
-            if refreshed is not None:
-                batch = self._with_kept_rows(spec, own_name, batch, refreshed, result)
-            # Where this interval has rows now: its own files, and pieces of compacted files (markers).
-            previous = {posixpath.dirname(p) for p in self.storage.glob(posixpath.join(partition_glob, own_name))}
-            previous |= {posixpath.dirname(p) for p in
-                         self.storage.glob(posixpath.join(partition_glob, compact.marker_name(own_name)))}
-            written: set[str] = set()
-            files: list[str] = []
-            for dt in sorted(set(batch.column(spec.partition_by).to_pylist())):
-                directory = self.storage.path(spec.name, f"{spec.partition_by}={dt}")
-                self.storage.sweep_temps(directory)
-                state = compact.load_partition(self.storage, directory)
-                rows = batch.filter(pc.equal(batch[spec.partition_by], dt))
-                rows, dropped = drop_existing_keys(rows, self._existing_keys(spec, state, own_name), spec.key)
-                result.duplicates_dropped += dropped
-                if rows.num_rows == 0:
-                    continue  # every row is held by another interval; our old rows (if any) go below
-                rows = sort_by_key(rows, spec.key)
-                schema = file_schema(spec, interval=interval.key, write_id=compact.content_id(rows))
-                if state.piece(own_name) is not None:
-                    files.append(compact.fold(self, spec, state, own_name, rows, schema))
-                else:
-                    target = posixpath.join(directory, own_name)
-                    self._write_parquet(target, rows, schema)
-                    files.append(target)
-                written.add(directory)
-                result.rows_written += rows.num_rows
-                result.partitions.append(dt)
-            for directory in sorted(previous - written):
-                self.storage.sweep_temps(directory)
-                state = compact.load_partition(self.storage, directory)
-                if state.piece(own_name) is not None:
-                    compacted = state.compacted
-                    compact.fold(self, spec, state, own_name, spec.schema.empty_table(), file_schema(spec))
-                    result.pieces_removed.append(f"{self.storage.url(compacted)}#{own_name}")
-                else:
-                    compact.remove_marker(self.storage, directory, own_name)  # a stale hint
-                stale = state.path_of(own_name)
-                if stale:
-                    self.storage.remove(stale)
-                    result.files_removed.append(self.storage.url(stale))
-        result.files = [self.storage.url(p) for p in sorted(files)]
+        previous = self._owner_rows(spec, owner, target)  # the version the merge will check against
+        rows = batch
+        if refreshed is not None:
+            rows = with_kept_rows(spec, previous, batch, refreshed, result)
+        stale, _ = drop_existing_keys(previous, rows.select(list(place)), place)
+        if stale.num_rows == 0 and extra is None and delta.same_rows(spec, rows, previous):
+            # A rerun that fetched exactly what is published: no commit, no new version.
+            result.rows_written = rows.num_rows
+            result.partitions = sorted(set(rows.column(spec.partition_by).to_pylist()))
+            result.table_version = target.version()
+            return result
+        parts = [delta.flagged(rows, owner, False), delta.flagged(stale.cast(spec.schema), owner, True)]
+        if extra is not None:
+            parts = [t.append_column(delta.FLAGS_ONLY, pa.array([False] * t.num_rows, pa.bool_())) for t in parts] + [extra]
+        source = pa.concat_tables(parts, promote_options="permissive")
+        write_id = uuid.uuid4().hex
+        metrics = delta.merge(spec, target, source, commit_metadata(write_id=write_id, interval=owner),
+                              flag_columns=list(columns) if extra is not None else None,
+                              read_partitions=read_partitions)
+        written = int(metrics.get("num_target_rows_inserted", 0)) + int(metrics.get("num_target_rows_updated", 0))
+        result.rows_written = max(written - (extra.num_rows if extra is not None and written else 0), 0)
+        result.duplicates_dropped = rows.num_rows - result.rows_written
+        result.partitions = sorted(set(rows.column(spec.partition_by).to_pylist())) if result.rows_written else []
+        # delta-rs makes no commit when the merge changed nothing (every key held elsewhere).
+        committed = delta.committed_version(target, write_id)
+        result.table_version = committed if committed is not None else target.version()
         return result
 
-    def _own_rows(self, spec: TableSpec, own_name: str) -> pa.Table:
-        """What interval file ``own_name`` holds now, in every partition (own files and compacted pieces)."""
-        partition_glob = self.storage.path(spec.name, f"{spec.partition_by}=*")
-        directories = {posixpath.dirname(p) for p in self.storage.glob(posixpath.join(partition_glob, own_name))}
-        directories |= {posixpath.dirname(p) for p in
-                        self.storage.glob(posixpath.join(partition_glob, compact.marker_name(own_name)))}
-        data_schema = file_schema(spec)
-        tables = [spec.schema.empty_table()]
-        for directory in sorted(directories):
-            dt = posixpath.basename(directory).split("=", 1)[1]
-            state = compact.load_partition(self.storage, directory)
-            own = state.path_of(own_name)
-            if own:
-                rows = compact.read_parquet(self.storage, own, data_schema)
-            elif state.piece(own_name) is not None:
-                whole, pieces = compact.read_compacted(self.storage, state.compacted, data_schema)
-                start, stop = compact.ranges(pieces)[own_name]
-                rows = whole.slice(start, stop - start)
-            else:
-                continue
-            rows = rows.cast(data_schema.remove_metadata()).append_column(
-                spec.schema.field(spec.partition_by), pa.array([dt] * rows.num_rows, pa.string()))
-            tables.append(rows.select(spec.schema.names).cast(spec.schema))
-        return pa.concat_tables(tables)
-
-    def _with_kept_rows(self, spec: TableSpec, own_name: str, batch: pa.Table, refreshed: Refreshed,
-                        result: WriteResult) -> pa.Table:
-        return with_kept_rows(spec, self._own_rows(spec, own_name), batch, refreshed, result)
-
-    @staticmethod
-    def file_name(interval: Interval, file_tag: str | None = None) -> str:
-        """The file an interval's rows of a partition live in (or the piece of a compacted file)."""
-        return f"part-{interval.key}-{safe_name(file_tag)}.parquet" if file_tag else f"part-{interval.key}.parquet"
-
-    def read_owned(self, table: str, dts: Iterable[str] | None, columns: list[str]) -> pd.DataFrame:
-        """``columns`` of partitions ``dts`` (None: all) plus ``dt`` and ``interval_key``: the run
-        interval whose slice holds the row (what :meth:`write` for that interval replaces),
-        whether it sits in its own file or in a piece of a compacted file."""
-        spec = table_spec(table)
-        file_fields = file_schema(spec)
-        read_schema = pa.schema([file_fields.field(c) for c in columns if c != spec.partition_by])
-        prefix = f"{spec.partition_by}="
-        wanted = None if dts is None else {str(d) for d in dts}
-        for attempt in range(3):
-            try:
-                tables: list[pa.Table] = []
-                files = self._files(spec, wanted) if wanted != set() else []
-                directories = sorted({posixpath.dirname(f) for f in files})
-                for directory in directories:
-                    dt = posixpath.basename(directory)[len(prefix):]
-                    state = compact.load_partition(self.storage, directory, heal=False)
-                    for path in state.parts:
-                        data = compact.read_parquet(self.storage, path, read_schema)
-                        tables.append(_owned(data.cast(read_schema), spec.partition_by, dt, [posixpath.basename(path)] * data.num_rows))
-                    if state.compacted:
-                        data, pieces = compact.read_compacted(self.storage, state.compacted, read_schema)
-                        tables.append(_owned(data.cast(read_schema), spec.partition_by, dt,
-                                              [p.file for p in pieces for _ in range(p.rows)]))
-                break
-            except FileNotFoundError:
-                if attempt == 2:  # a concurrent compaction or rewrite moved files under us: list again
-                    raise
-        out_schema = pa.schema([*read_schema, pa.field(spec.partition_by, pa.string()),
-                                pa.field("interval_key", pa.string())])
-        merged = pa.concat_tables(tables) if tables else out_schema.empty_table()
-        return to_pandas(out_schema, merged)
-
-    def read_interval(self, table: str, interval: Interval, columns: list[str] | None = None) -> pd.DataFrame:
-        """The rows interval ``interval``'s last :meth:`write` published (all partitions), with ``dt``."""
-        spec = table_spec(table)
-        names = list(columns) if columns is not None else spec.data_columns
-        own = self._own_rows(spec, self.file_name(interval))
-        return to_pandas(pa.schema([spec.schema.field(c) for c in [*names, spec.partition_by]]),
-                         own.select([*names, spec.partition_by]))
-
-    # -- maintenance ---------------------------------------------------------------
+    # -- maintenance -------------------------------------------------------------
 
     def compact_closed(self, interval_day: date, compact_after_days: int,
                        tables: Iterable[str] | None = None) -> tuple[str, dict]:
-        """Compact every table's partitions closed ``compact_after_days`` before ``interval_day``.
+        """Compact closed partitions with Delta's OPTIMIZE, then vacuum files older than the retention."""
+        from deltalake import CommitProperties
+        from deltalake.exceptions import CommitFailedError
 
-        Returns the last closed ``dt`` and, per table, what was compacted (see
-        :mod:`newsmarkets.warehouse.compact`)."""
-        last_closed = compact.closed_before(interval_day, compact_after_days)
-        return last_closed, compact.compact_closed(self, last_closed, tables)
+        last_closed = closed_before(interval_day, compact_after_days)
+        summary: dict[str, dict] = {}
+        for name in tables if tables is not None else sorted(TABLES):
+            spec = table_spec(name)
+            started = time.perf_counter()
+            entry = {"partitions": 0, "files_before": 0, "files_after": 0, "bytes_before": 0, "bytes_after": 0,
+                     "files_vacuumed": 0}
+            for attempt in range(COMMIT_ATTEMPTS):
+                target = self._open(spec)
+                if target is None:
+                    break
+                try:
+                    metrics = target.optimize.compact(partition_filters=[(spec.partition_by, "<=", last_closed)],
+                                                      commit_properties=CommitProperties(custom_metadata=commit_metadata()))
+                except CommitFailedError:
+                    backoff(attempt)
+                    continue
+                entry["partitions"] = int(metrics.get("partitionsOptimized", 0))
+                entry["files_before"] = int(metrics.get("numFilesRemoved", 0))
+                entry["files_after"] = int(metrics.get("numFilesAdded", 0))
+                entry["bytes_before"] = delta.total_size(metrics.get("filesRemoved"))
+                entry["bytes_after"] = delta.total_size(metrics.get("filesAdded"))
+                entry["files_vacuumed"] = len(self._open(spec).vacuum(retention_hours=VACUUM_RETENTION_HOURS, dry_run=False,
+                                                                enforce_retention_duration=False))
+                break
+            else:
+                raise CommitConflictError(f"table {spec.name!r}: compaction conflicted with concurrent writers {COMMIT_ATTEMPTS} times")
+            entry["seconds"] = round(time.perf_counter() - started, 3)
+            summary[spec.name] = entry
+        return last_closed, summary
 
     def apply_retention(self, interval_day: date, *, raw_html_days: int, staging_hours: float,
                         quarantine_days: int | None) -> dict:
@@ -463,48 +507,12 @@ class Warehouse:
         return retention.apply_retention(self.storage, interval_day, raw_html_days=raw_html_days,
                                          staging_hours=staging_hours, quarantine_days=quarantine_days)
 
-    def lock(self, name: str):
-        """A named lock for read-modify-write sequences across tables (a no-op on object stores)."""
-        return self.storage.lock(name)
+    def convert_from_parquet(self, progress=lambda text: None) -> dict[str, int]:
+        """Turn every table of the retired Parquet-file layout under the root into a Delta table
+        (see :func:`newsmarkets.warehouse.legacy_parquet.convert`); returns rows per table."""
+        return legacy_parquet.convert(self, progress)
 
-    def read_other_intervals(self, table: str, interval: Interval, dts: Iterable[str],
-                             columns: list[str] | None = None, *, file_tag: str | None = None) -> pd.DataFrame:
-        """Rows of partitions ``dts`` that belong to intervals other than ``interval``.
-
-        What a run compares its batch against (earlier stories, duplicates):
-        its own earlier rows are left out whether they sit in its own file or
-        in a piece of a compacted file.
-        """
-        spec = table_spec(table)
-        names = list(columns) if columns is not None else spec.data_columns
-        own_name = self.file_name(interval, file_tag)
-        file_fields = file_schema(spec)
-        read_schema = pa.schema([file_fields.field(c) for c in names if c != spec.partition_by])
-        tables: list[pa.Table] = []
-        for attempt in range(3):
-            try:
-                tables = []
-                for dt in sorted({str(d) for d in dts}):
-                    directory = self.storage.path(spec.name, f"{spec.partition_by}={dt}")
-                    state = compact.load_partition(self.storage, directory, heal=False)
-                    for path in state.parts:
-                        if posixpath.basename(path) != own_name:
-                            data = compact.read_parquet(self.storage, path, read_schema)
-                            tables.append(data.cast(read_schema).append_column(spec.partition_by, pa.array([dt] * data.num_rows, pa.string())))
-                    if state.compacted:
-                        data, pieces = compact.read_compacted(self.storage, state.compacted, read_schema)
-                        data, _ = compact.without(data, pieces, own_name)
-                        tables.append(data.cast(read_schema).append_column(spec.partition_by, pa.array([dt] * data.num_rows, pa.string())))
-                break
-            except FileNotFoundError:
-                if attempt == 2:  # a concurrent compaction or rewrite moved files under us: list again
-                    raise
-        out_schema = pa.schema([spec.schema.field(c) for c in names])
-        if not tables:
-            return to_pandas(out_schema, out_schema.empty_table())
-        return to_pandas(out_schema, pa.concat_tables(tables).select(names))
-
-    # -- staging and quarantine ---------------------------------------------------
+    # -- staging and quarantine (plain files, see :mod:`newsmarkets.warehouse.staging`) ----
 
     def stage(self, table: str, data: Batch, interval: Interval, run_id: str) -> str:
         """Keep a fetched batch for the quality gate; returns its path/URL.
@@ -512,38 +520,19 @@ class Warehouse:
         Types are enforced (so the gate sees what would be published) but
         nulls and duplicate keys are kept for the gate to report.
         """
-        spec = table_spec(table)
-        batch = conform(spec, data, strict=False)
-        path = self.storage.path(STAGING_DIR, spec.name, interval.key, f"{safe_name(run_id)}.parquet")
-        self._write_parquet(path, batch, relaxed_schema(spec).with_metadata(file_schema(spec, interval=interval.key).metadata))
-        return self.storage.url(path)
+        return staging.stage(self.storage, table, data, interval, run_id)
 
     def load_staged(self, table: str, path: str) -> pd.DataFrame:
         """A staged batch back as a typed frame (every column may hold nulls: ints are ``Int64``)."""
-        spec = table_spec(table)
-        if not self.storage.is_under(path, STAGING_DIR, spec.name):
-            raise ValueError(f"{path!r} is not a staged batch of table {spec.name!r} under {self.root}")
-        schema = relaxed_schema(spec)
-        with self.storage.fs.open(self.storage.to_path(path), "rb") as handle:
-            staged = pq.read_table(handle, schema=schema)
-        return to_pandas(schema, staged)
+        return staging.load_staged(self.storage, table, path)
 
     def is_staged(self, path: str) -> bool:
         """Whether a batch :meth:`stage` returned is still there (a publish that ran already removed it)."""
-        return self.storage.is_under(path, STAGING_DIR) and self.storage.fs.exists(self.storage.to_path(path))
+        return staging.is_staged(self.storage, path)
 
     def discard_staged(self, paths: Iterable[str]) -> int:
         """Delete staged batches once published (and their emptied folders); returns how many were there."""
-        removed = 0
-        for path in paths:
-            if not self.storage.is_under(path, STAGING_DIR):
-                raise ValueError(f"{path!r} is not a staged batch under {self.root}")
-            local = self.storage.to_path(path)
-            if self.storage.fs.exists(local):
-                self.storage.remove(local)
-                removed += 1
-            self.storage.remove_empty_folder(posixpath.dirname(local))
-        return removed
+        return staging.discard_staged(self.storage, paths)
 
     def quarantine(self, table: str, data: Batch, interval: Interval, run_id: str, report: dict) -> str:
         """Keep a rejected batch and its validation report; returns the folder's path/URL.
@@ -552,11 +541,4 @@ class Warehouse:
         close to raw as possible (file metadata ``newsmarkets.conformed``): a
         quarantine must never lose the evidence.
         """
-        spec = table_spec(table)
-        folder = self.storage.path(QUARANTINE_DIR, spec.name, interval.key, safe_name(run_id))
-        evidence, conformed = _as_evidence(spec, data)
-        metadata = {**file_schema(spec, interval=interval.key).metadata, b"newsmarkets.conformed": str(conformed).lower()}
-        self._write_parquet(posixpath.join(folder, "data.parquet"), evidence, evidence.schema.with_metadata(metadata))
-        text = json.dumps(_jsonable(report), default=_json_default, indent=2, sort_keys=True, allow_nan=False)
-        self.storage.write_atomic(posixpath.join(folder, "validation.json"), lambda sink: sink.write(text.encode("utf-8")))
-        return self.storage.url(folder)
+        return staging.quarantine(self.storage, table, data, interval, run_id, report)

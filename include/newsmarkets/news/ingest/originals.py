@@ -7,8 +7,7 @@ earliest copy may publish after a later copy was already published as
 for every story H touches (its new rows and the rows its previous publish
 had), the earliest copy (``published_at``, then ``article_id``, then slice)
 across all intervals is flagged and every other copy is not; another
-interval whose flags change gets them fixed in the same commit (Delta) or is
-rewritten whole (Parquet). Which interval's slice holds a row comes from
+interval whose flags change gets them fixed in the same commit. Which interval's slice holds a row comes from
 :meth:`Warehouse.read_owned`.
 
 Where the copies are: in ``dt`` partitions within :data:`STORY_LOOKBACK` of
@@ -23,9 +22,9 @@ set, it assigns the batch's stories again (within the plan below), so
 concurrent copies join one story instead of each starting its own. Story
 ids never change once published.
 
-Delta tables (the default): no lock. A publish plans against one pinned
+No lock. A publish plans against one pinned
 version of ``articles`` (every read above goes through
-:meth:`DeltaWarehouse.pinned`) and commits its batch and every other
+:meth:`Warehouse.pinned`) and commits its batch and every other
 interval's flag fix in one MERGE whose predicate names each partition the
 plan read. If any commit touched one of those partitions since the pinned
 version, the MERGE fails to commit and the publish plans again from the new
@@ -34,12 +33,6 @@ re-flagging one story, on local disk or on S3/MinIO, end as if one ran after
 the other. Compaction (OPTIMIZE) changes no row; a plan that raced it just
 plans again.
 
-The Parquet layout (``warehouse_format: parquet``) instead takes one
-warehouse lock, :data:`STORIES_LOCK`, around the whole read-modify-write and
-rewrites other intervals' rows whole; it is a no-op on object stores, where
-concurrent runs are best effort. The writer's own per-table lock is a
-different lock file (flock conflicts between two open file descriptions even
-in one process, so re-taking it here would deadlock).
 """
 
 from __future__ import annotations
@@ -57,7 +50,6 @@ from newsmarkets.news.ingest.common import ARTICLES
 
 log = logging.getLogger("newsmarkets.news")
 
-STORIES_LOCK = "articles-stories"
 STORY_LOOKBACK = timedelta(days=3)  # dedup.MAX_GAP: copies further apart are never one story
 FLAG_COLUMNS = ["article_id", "story_id", "published_at", "is_original"]
 
@@ -139,24 +131,9 @@ def publish_articles(wh, articles: pd.DataFrame, interval: Interval, *,
     """
     articles = articles.copy()
     articles["published_at"] = pd.to_datetime(articles["published_at"], utc=True)
-    if getattr(wh, "format", "parquet") == "delta":
-        return _publish_planned(wh, articles, interval, neighbour_days, neighbour_digest, refreshed_urls)
-    with wh.lock(STORIES_LOCK):
-        plan = _plan(wh, articles, interval, neighbour_days, neighbour_digest, refreshed_urls)
-        written = wh.write(ARTICLES, plan.articles, interval)
-        rewritten = []
-        for key, group in plan.stale.groupby("interval_key"):
-            other = Interval.from_key(key)
-            _rewrite_flags(wh, other, dict(zip(zip(group["dt"], group["article_id"]), group["want"])))
-            rewritten.append(other.key)
-    return _summary(plan, written, interval, rewritten)
-
-
-def _publish_planned(wh, articles: pd.DataFrame, interval: Interval, neighbour_days, neighbour_digest,
-                     refreshed_urls) -> dict:
-    """Delta tables: plan against one pinned version, commit the batch and every other interval's flag fix
-    in one MERGE; when a concurrent commit changed a partition the plan read, plan again."""
-    from newsmarkets.warehouse.delta import COMMIT_ATTEMPTS, CommitConflictError, PlanConflictError, _backoff
+    # Plan against one pinned version, commit the batch and every other interval's flag fix in one
+    # MERGE; when a concurrent commit changed a partition the plan read, plan again.
+    from newsmarkets.warehouse.delta import COMMIT_ATTEMPTS, CommitConflictError, PlanConflictError, backoff
 
     for attempt in range(COMMIT_ATTEMPTS):
         view = wh.pinned(ARTICLES)
@@ -167,7 +144,7 @@ def _publish_planned(wh, articles: pd.DataFrame, interval: Interval, neighbour_d
                                          read_partitions=plan.days)
         except PlanConflictError as exc:
             log.info("articles %s: %s; planning again", interval, exc)
-            _backoff(attempt)
+            backoff(attempt)
             continue
         return _summary(plan, written, interval, sorted(set(plan.stale["interval_key"])))
     raise CommitConflictError(f"articles {interval}: concurrent publishes changed the stories this run reads "
@@ -288,15 +265,3 @@ def _widen(wh, others: pd.DataFrame, days: list[str], touched: set, articles: pd
         last = pd.Timestamp(days[-1]) + (STORY_LOOKBACK if grow_on else pd.Timedelta(0))
         days[:] = [d.date().isoformat() for d in pd.date_range(first, last, freq="D")]
         others = read_articles(wh, days, FLAG_COLUMNS, exclude_interval=interval)
-
-
-def _rewrite_flags(wh, interval: Interval, flags: dict[tuple[str, str], bool]) -> None:
-    """Rewrite all of ``interval``'s rows with ``flags`` ((dt, article_id) -> is_original) applied."""
-    rows = interval_rows(wh, interval)
-    keys = list(zip(rows["dt"], rows["article_id"]))
-    rows["is_original"] = [flags.get(k, current) for k, current in zip(keys, rows["is_original"])]
-    batch = rows.drop(columns=["dt"])
-    result = wh.write(ARTICLES, batch, interval)
-    if result.rows_written != len(batch):
-        # only if the interval's rows broke the one-row-per-key rule already
-        log.warning("articles %s: rewriting flags kept %d of %d row(s)", interval, result.rows_written, len(batch))

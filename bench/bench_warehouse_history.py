@@ -1,4 +1,4 @@
-"""The two warehouse formats side by side: Parquet files per interval vs Delta Lake tables.
+"""Publish and read times of the Delta Lake warehouse with one day vs one year of history.
 
 Same API calls, same data, one run: publishing a 250-asset snapshot batch and
 one news hour (2,000 articles a day from 20 sources, so ~83 an hour) into a
@@ -6,6 +6,10 @@ warehouse holding one day vs one year of history, reading a link day, and
 refreshing the DuckDB catalog. The year is written a day per call (what
 compaction leaves behind); the timed calls are the runs' own: a 5-minute
 snapshot interval and a news hour.
+
+The retired Parquet-file writer was measured side by side with Delta in one
+run before it was deleted (commit ace1071); those numbers are kept below as
+:data:`RETIRED_PARQUET` for comparison.
 """
 
 from __future__ import annotations
@@ -25,6 +29,14 @@ SOURCES = 20
 YEAR_DAYS = 365
 REPEATS = 5
 LAST_DAY = date(2026, 12, 31)
+# The retired Parquet-file writer, measured in one run beside Delta at commit ace1071
+# (`python bench/bench_warehouse_formats.py` there): history days -> seconds.
+RETIRED_PARQUET = {
+    1: {"snapshot_publish_s": 0.0237, "news_hour_publish_s": 0.03, "link_day_read_s": 0.0144, "catalog_refresh_s": 0.13,
+        "delta_snapshot_publish_s": 0.0573, "delta_news_hour_publish_s": 0.0619},
+    365: {"snapshot_publish_s": 0.0542, "news_hour_publish_s": 0.0407, "link_day_read_s": 0.0365,
+          "catalog_refresh_s": 0.503, "delta_snapshot_publish_s": 0.0669, "delta_news_hour_publish_s": 0.0862},
+}
 
 
 def _snapshots(at: datetime, n: int = ASSETS) -> pd.DataFrame:
@@ -65,13 +77,13 @@ def _median(fn, repeats: int = REPEATS) -> float:
     return statistics.median(times)
 
 
-def _one(fmt: str, history_days: int, progress) -> dict:
+def _one(history_days: int, progress) -> dict:
     from newsmarkets.intervals import Interval
     from newsmarkets.warehouse.catalog import refresh_catalog
     from newsmarkets.warehouse.writer import Warehouse
 
     with tempfile.TemporaryDirectory() as tmp:
-        wh = Warehouse.open(tmp, format=fmt)
+        wh = Warehouse(tmp)
         t0 = time.perf_counter()
         for k in range(history_days):
             day = LAST_DAY - timedelta(days=history_days - k)
@@ -80,7 +92,7 @@ def _one(fmt: str, history_days: int, progress) -> dict:
                      Interval.for_day(day))
             wh.write("articles", _articles(start, 24), Interval.for_day(day))
             if k % 30 == 29:
-                progress(f"{fmt}: {k + 1}/{history_days} days of history")
+                progress(f"{k + 1}/{history_days} days of history")
         build_s = time.perf_counter() - t0
         today = datetime(LAST_DAY.year, LAST_DAY.month, LAST_DAY.day, tzinfo=timezone.utc)
         minute = iter(range(10_000))
@@ -102,7 +114,7 @@ def _one(fmt: str, history_days: int, progress) -> dict:
                                   wh.read("articles", dts=[str(read_day)], columns=["article_id", "published_at", "title"])))
         catalog_s = _median(lambda: refresh_catalog(wh, f"{tmp}/c.duckdb"), 3)
         files = len(wh.files("price_snapshots")) + len(wh.files("articles"))
-    return {"format": fmt, "history_days": history_days, "build_s": round(build_s, 1),
+    return {"history_days": history_days, "build_s": round(build_s, 1),
             "snapshot_publish_s": round(snapshot_s, 4), "news_hour_publish_s": round(news_s, 4),
             "link_day_read_s": round(read_s, 4), "catalog_refresh_s": round(catalog_s, 3), "files": files}
 
@@ -110,9 +122,8 @@ def _one(fmt: str, history_days: int, progress) -> dict:
 def run(progress=lambda text: print(text, file=sys.stderr, flush=True)) -> dict:
     rows = []
     for history in (1, YEAR_DAYS):
-        for fmt in ("parquet", "delta"):
-            progress(f"{fmt}, {history} day(s) of history…")
-            rows.append(_one(fmt, history, progress))
+        progress(f"{history} day(s) of history…")
+        rows.append(_one(history, progress))
     return {"rows": rows, "assets": ASSETS, "articles_per_day": ARTICLES_PER_DAY, "repeats": REPEATS}
 
 
@@ -123,14 +134,30 @@ def markdown(r: dict) -> str:
         "link-day read = one day of `price_snapshots` plus `articles` (3 columns). History written a day per call, "
         "as compaction leaves it.",
         "",
-        "| format | history | snapshot publish s | news hour publish s | link-day read s | catalog refresh s | files |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| history | snapshot publish s | news hour publish s | link-day read s | catalog refresh s | data files |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for row in r["rows"]:
-        history = "1 day" if row["history_days"] == 1 else f"{row['history_days']} days"
-        lines.append(f"| {row['format']} | {history} | {row['snapshot_publish_s']:.4f} | {row['news_hour_publish_s']:.4f} "
+        lines.append(f"| {_days(row['history_days'])} | {row['snapshot_publish_s']:.4f} | {row['news_hour_publish_s']:.4f} "
                      f"| {row['link_day_read_s']:.4f} | {row['catalog_refresh_s']:.3f} | {row['files']} |")
+    lines += [
+        "",
+        "The retired Parquet-file writer (one file per partition and run interval, a lock file per table, no "
+        "transaction log), measured in one run beside Delta at commit ace1071 before it was deleted:",
+        "",
+        "| history | Parquet snapshot publish s | Delta then | Parquet news hour publish s | Delta then "
+        "| Parquet link-day read s | Parquet catalog refresh s |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for days, old in RETIRED_PARQUET.items():
+        lines.append(f"| {_days(days)} | {old['snapshot_publish_s']:.4f} | {old['delta_snapshot_publish_s']:.4f} "
+                     f"| {old['news_hour_publish_s']:.4f} | {old['delta_news_hour_publish_s']:.4f} "
+                     f"| {old['link_day_read_s']:.4f} | {old['catalog_refresh_s']:.3f} |")
     return "\n".join(lines)
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
 
 
 if __name__ == "__main__":
@@ -138,6 +165,6 @@ if __name__ == "__main__":
     from pathlib import Path
 
     result = run()
-    out = Path(__file__).resolve().parent / "results" / "bench_warehouse_formats.json"
+    out = Path(__file__).resolve().parent / "results" / "bench_warehouse_history.json"
     out.write_text(json.dumps(result, indent=2))
     print(markdown(result))

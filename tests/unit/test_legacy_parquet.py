@@ -1,0 +1,97 @@
+"""Converting a warehouse of the retired Parquet-file layout into Delta tables, rows and owners intact.
+
+The old layout is written here by hand, file by file, as the old writer left it
+(one file per partition and interval; compacted partitions as one file whose
+metadata lists each interval's rows), since nothing in the package writes it any more.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from newsmarkets.warehouse.conform import conform
+from newsmarkets.warehouse.delta import OWNER_COLUMN
+from newsmarkets.warehouse.legacy_parquet import LegacyLayoutError
+from newsmarkets.warehouse.schemas import table_spec
+from newsmarkets.warehouse.writer import SchemaError, Warehouse
+from test_delta_warehouse import DAY, T, hour, snapshots
+
+
+def old_file(root: Path, frame: pd.DataFrame, name: str, table: str = T, *, pieces: list | None = None,
+             drop: tuple[str, ...] = ()) -> Path:
+    """One old-layout file: the table's columns without ``dt`` (it is in the folder name)."""
+    spec = table_spec(table)
+    rows = conform(spec, frame)
+    (dt,) = set(rows.column("dt").to_pylist())
+    rows = rows.drop_columns(["dt", *drop])
+    if pieces is not None:
+        rows = rows.replace_schema_metadata({b"newsmarkets.compacted_from": json.dumps(
+            [{"file": f, "rows": n, "write_id": "w"} for f, n in pieces]).encode()})
+    path = root / spec.name / f"dt={dt}" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(rows, path)
+    return path
+
+
+def test_an_old_layout_warehouse_is_refused_then_converted_with_every_row_and_owner(tmp_path):
+    root = tmp_path / "wh"
+    old_file(root, snapshots(range(3)), f"part-{DAY.key}.parquet")
+    old_file(root, snapshots([1], day="2026-01-06", asset="ethereum"), f"part-{hour(30).key}.parquet")
+    wh = Warehouse(str(root))
+    with pytest.raises(SchemaError, match=r"table 'price_snapshots' at .* holds Parquet files .*warehouse convert"):
+        wh.read(T)
+    assert wh.convert_from_parquet() == {T: 4}
+    assert len(wh.read(T)) == 4
+    owners = wh.read_owned(T, None, ["asset_id"]).groupby(OWNER_COLUMN).size().to_dict()
+    assert owners == {DAY.key: 3, hour(30).key: 1}
+    # a rerun of a converted interval replaces its rows, it does not add to them
+    wh.write(T, snapshots(range(2), price=1.0), DAY)
+    assert wh.read(T, dts=["2026-01-05"])["price_usd"].tolist() == [1.0, 2.0]
+    assert (root / "_parquet_backup" / T / "dt=2026-01-05").is_dir() and wh.convert_from_parquet() == {}
+
+
+def test_compacted_files_keep_each_intervals_rows_and_leftovers_of_a_killed_compaction_count_once(tmp_path):
+    root = tmp_path / "wh"
+    both = pd.concat([snapshots([0, 1]), snapshots([2])], ignore_index=True)
+    old_file(root, both, "compacted.parquet",
+             pieces=[(f"part-{hour(0).key}.parquet", 2), (f"part-{hour(2).key}.parquet", 1)])
+    # a source file a killed compaction did not delete yet: its rows are the piece's
+    old_file(root, snapshots([2]), f"part-{hour(2).key}.parquet")
+    # an interval written after the compaction
+    old_file(root, snapshots([5]), f"part-{hour(5).key}.parquet")
+    wh = Warehouse(str(root))
+    assert wh.convert_from_parquet() == {T: 4}
+    owned = wh.read_owned(T, None, ["observed_at"])
+    assert sorted(zip(owned["observed_at"].dt.hour, owned[OWNER_COLUMN])) == [
+        (0, hour(0).key), (1, hour(0).key), (2, hour(2).key), (5, hour(5).key)]
+
+
+def test_a_column_the_schema_gained_since_reads_as_null_and_a_broken_compacted_file_is_named(tmp_path):
+    root = tmp_path / "wh"
+    old_file(root, snapshots([0]), f"part-{hour(0).key}.parquet", drop=("market_cap_usd",))
+    wh = Warehouse(str(root))
+    assert wh.convert_from_parquet() == {T: 1}
+    assert wh.read(T)["market_cap_usd"].isna().tolist() == [True]
+
+    other = tmp_path / "broken"
+    old_file(other, snapshots([0, 1]), "compacted.parquet", pieces=[(f"part-{hour(0).key}.parquet", 5)])
+    with pytest.raises(LegacyLayoutError, match=r"compacted.parquet: its pieces list 5 rows, the file holds 2"):
+        Warehouse(str(other)).convert_from_parquet()
+    assert not (other / T / "_delta_log").exists()  # nothing half-converted
+
+
+def test_the_convert_command_names_what_it_converted(tmp_path, monkeypatch, capsys):
+    from newsmarkets.cli import main
+
+    root = tmp_path / "wh"
+    old_file(root, snapshots(range(2)), f"part-{DAY.key}.parquet")
+    monkeypatch.setenv("NEWSMARKETS_WAREHOUSE", str(root))
+    assert main(["warehouse", "convert"]) == 0
+    out = capsys.readouterr()
+    assert f"{T}: 2 rows -> Delta table" in out.err and "1 table(s) converted" in out.out
+    assert len(Warehouse(str(root)).read(T)) == 2
