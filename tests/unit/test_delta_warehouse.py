@@ -245,3 +245,21 @@ def test_a_planned_write_sets_other_intervals_columns_in_one_commit_and_conflict
     assert len(wh.read(T)) == 7
     with pytest.raises(ValueError, match="needs a view from pinned"):
         wh.write_planned(T, snapshots([8]), hour(8))
+
+
+def test_file_statistics_cover_only_pruning_columns_and_older_tables_get_the_properties(wh):
+    from newsmarkets.warehouse.delta import table_properties
+
+    # as a release before this one created it: statistics of every column
+    DeltaTable.create(wh.table_url(T), delta_schema(PRICE_SNAPSHOTS), partition_by=["dt"],
+                      configuration={"delta.checkpointInterval": "20"})
+    wh.ensure_tables([T])
+    assert delta(wh).metadata().configuration == table_properties(PRICE_SNAPSHOTS)
+    wh.write(T, snapshots(range(3)), DAY)
+    (add,) = pa.table(delta(wh).get_add_actions(flatten=True)).to_pylist()
+    stats = {k.split(".", 1)[1] for k, v in add.items() if k.startswith("min.")}
+    assert stats == {"asset_id", "observed_at", "source", OWNER_COLUMN}
+    assert len(wh.read_interval(T, DAY)) == 3 and wh.read_interval(T, NEXT_DAY).empty  # pruning by owner still works
+    version = delta(wh).version()
+    wh.ensure_tables([T])
+    assert delta(wh).version() == version  # set once

@@ -89,6 +89,15 @@ def delta_schema(spec: TableSpec) -> pa.Schema:
     return spec.schema.append(pa.field(OWNER_COLUMN, pa.string(), nullable=False))
 
 
+def table_properties(spec: TableSpec) -> dict[str, str]:
+    """Properties every table gets: a checkpoint every :data:`CHECKPOINT_INTERVAL` commits, and file
+    statistics only for columns something prunes on (the key, the time ``dt`` derives from, the owner).
+    Statistics of every column (article bodies included) made a year of ``articles``' log 19 MB and
+    opening it 17 ms; with these, 3 MB and 8 ms (bench/bench_warehouse_history.py)."""
+    stats = [c for c in dict.fromkeys([*spec.key, spec.dt_from, OWNER_COLUMN]) if c != spec.partition_by]
+    return {"delta.checkpointInterval": CHECKPOINT_INTERVAL, "delta.dataSkippingStatsColumns": ",".join(stats)}
+
+
 def owner_key(interval: Interval, file_tag: str | None = None) -> str:
     """What ``interval_key`` holds for an interval's rows (plus a tag: one interval's independent slices)."""
     return f"{interval.key}-{safe_name(file_tag)}" if file_tag else interval.key
@@ -159,7 +168,8 @@ def merge(spec: TableSpec, target, source: pa.Table, metadata: dict[str, str], *
     # Literal partition values let delta-rs skip every other partition's files (without them a
     # merge scanned the whole table) and scope its conflict check to these partitions; a planned
     # write adds the partitions its plan read, so a commit there since makes it conflict.
-    days = sorted(set(source.column(spec.partition_by).to_pylist()) | {str(d) for d in read_partitions})
+    read_partitions = [str(d) for d in read_partitions]
+    days = sorted(set(source.column(spec.partition_by).to_pylist()) | set(read_partitions))
     if len(days) <= MAX_LISTED_PARTITIONS:
         on = f"t.{spec.partition_by} IN ({', '.join(_sql_text(d) for d in days)}) AND {on}"
     else:
@@ -167,7 +177,12 @@ def merge(spec: TableSpec, target, source: pa.Table, metadata: dict[str, str], *
     columns = delta_schema(spec).names
     same_owner = f"t.{OWNER_COLUMN} = s.{OWNER_COLUMN}"
     own = "" if flag_columns is None else f" AND NOT s.{FLAGS_ONLY}"
-    builder = target.merge(source, on, source_alias="s", target_alias="t",
+    # A plain publish materialises its (small) source: delta-rs then also prunes the target's files by
+    # the source's key range, and a news hour publishes ~20 % faster at 1 day and at 1 year of history.
+    # Its conflict check then covers those keys only, which is all a plain publish depends on; a
+    # planned write depends on whole partitions it read, so it streams and keeps the whole-partition check.
+    planned = flag_columns is not None or bool(read_partitions)
+    builder = target.merge(source, on, source_alias="s", target_alias="t", streamed_exec=planned,
                            writer_properties=WriterProperties(compression="ZSTD"),
                            commit_properties=CommitProperties(custom_metadata=metadata))
     if flag_columns is not None:

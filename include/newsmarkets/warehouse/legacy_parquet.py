@@ -111,7 +111,7 @@ def convert(wh, progress: Callable[[str], None] = lambda text: None) -> dict[str
     from deltalake import write_deltalake
 
     from newsmarkets.warehouse.conform import conform
-    from newsmarkets.warehouse.delta import OWNER_COLUMN
+    from newsmarkets.warehouse.delta import OWNER_COLUMN, table_properties
     from newsmarkets.warehouse.schemas import TABLES, table_spec
 
     storage = wh.storage
@@ -129,7 +129,7 @@ def convert(wh, progress: Callable[[str], None] = lambda text: None) -> dict[str
         storage.remove_tree(building)
         write_deltalake(storage.url(building), table, partition_by=[spec.partition_by], mode="error",
                         name=spec.name, description=spec.description or None,
-                        storage_options=wh.delta_storage_options or None)
+                        configuration=table_properties(spec), storage_options=wh.delta_storage_options or None)
         backup = storage.path(BACKUP_DIR, spec.name)
         storage.remove_tree(backup)
         storage.fs.mv(folder, backup, recursive=True)

@@ -71,7 +71,6 @@ from newsmarkets.intervals import Interval
 from newsmarkets.warehouse import delta, legacy_parquet, staging
 from newsmarkets.warehouse.conform import Batch, SchemaError, conform, drop_existing_keys, sort_by_key, to_pandas
 from newsmarkets.warehouse.delta import (
-    CHECKPOINT_INTERVAL,
     COMMIT_ATTEMPTS,
     OWNER_COLUMN,
     VACUUM_RETENTION_HOURS,
@@ -82,6 +81,7 @@ from newsmarkets.warehouse.delta import (
     delta_schema,
     history_entry,
     owner_key,
+    table_properties,
 )
 from newsmarkets.warehouse.schemas import TABLES, TableSpec, table_spec
 from newsmarkets.warehouse.storage import Storage, storage_options
@@ -215,6 +215,23 @@ class Warehouse:
         table.update_incremental()
         return table
 
+    def _upgrade_properties(self, spec: TableSpec, table):
+        """Give a table created by an older release this release's table properties (one commit, once)."""
+        from deltalake import CommitProperties
+        from deltalake.exceptions import CommitFailedError, DeltaError
+
+        want = table_properties(spec)
+        have = table.metadata().configuration
+        if all(have.get(k) == v for k, v in want.items()):
+            return table
+        try:
+            table.alter.set_table_properties(want, raise_if_not_exists=False,
+                                             commit_properties=CommitProperties(custom_metadata=commit_metadata()))
+        except (CommitFailedError, DeltaError) as exc:
+            log.info("table %s: setting %s raced another writer (%s)", spec.name, want, exc)
+        table.update_incremental()
+        return table
+
     def ensure_table(self, table: str):
         """Open ``table``, creating it empty first if it does not exist (safe when several processes race)."""
         from deltalake import DeltaTable
@@ -230,12 +247,12 @@ class Warehouse:
                     if self._check_schema(spec, opened):
                         backoff(attempt)
                         continue
-                return opened
+                return self._upgrade_properties(spec, opened)
             try:
                 return DeltaTable.create(self.table_url(spec.name), delta_schema(spec), mode="ignore",
                                          partition_by=[spec.partition_by], name=spec.name,
                                          description=spec.description or None,
-                                         configuration={"delta.checkpointInterval": CHECKPOINT_INTERVAL},
+                                         configuration=table_properties(spec),
                                          storage_options=self._delta_options or None)
             except CommitFailedError:
                 backoff(attempt)  # another process created it meanwhile: open theirs
