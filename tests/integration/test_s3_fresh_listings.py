@@ -86,3 +86,22 @@ def test_catalog_views_of_an_s3_warehouse_carry_the_urls_and_read_through_fsspec
     # Without the filesystem (or httpfs and credentials) the view cannot be read; with it, it can.
     assert dict(describe_catalog(catalog))[table] is None
     assert dict(describe_catalog(catalog, wh))[table] == 3
+
+
+def test_converting_a_warehouse_of_the_retired_layout_on_s3(s3, tmp_path):
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "unit"))
+    from test_delta_warehouse import DAY as HOUR_DAY, hour, snapshots
+    from test_legacy_parquet import old_file
+
+    local = tmp_path / "old"
+    old_file(local, snapshots(range(2)), f"part-{HOUR_DAY.key}.parquet")
+    old_file(local, snapshots([5]), "compacted.parquet", pieces=[(f"part-{hour(5).key}.parquet", 1, "w5")])
+    wh = Warehouse(ROOT, storage_options_from_env(ROOT, s3.client_env))
+    for path in sorted(local.rglob("*.parquet")):
+        wh.storage.fs.put_file(str(path), f"{ROOT}/{path.relative_to(local).as_posix()}")
+    assert wh.convert_from_parquet() == {"price_snapshots": 3}
+    owned = wh.read_owned("price_snapshots", None, ["observed_at"])
+    assert sorted(owned["interval_key"]) == sorted([HOUR_DAY.key] * 2 + [hour(5).key])
+    backup = wh.storage.find(f"{ROOT}/_parquet_backup/price_snapshots")
+    assert len([p for p in backup if p.endswith(".parquet")]) == 2
+    assert wh.convert_from_parquet() == {}

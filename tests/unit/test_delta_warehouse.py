@@ -19,6 +19,7 @@ from deltalake import DeltaTable
 
 from newsmarkets.intervals import Interval
 from newsmarkets.warehouse.delta import OWNER_COLUMN, delta_schema, delta_storage_options
+from newsmarkets.warehouse.conform import conform
 from newsmarkets.warehouse.schemas import PRICE_SNAPSHOTS
 from newsmarkets.warehouse.writer import Refreshed, SchemaError, Warehouse
 
@@ -263,3 +264,20 @@ def test_file_statistics_cover_only_pruning_columns_and_older_tables_get_the_pro
     version = delta(wh).version()
     wh.ensure_tables([T])
     assert delta(wh).version() == version  # set once
+
+
+def test_a_key_with_sub_millisecond_time_written_from_a_stale_version_conflicts_instead_of_doubling(wh):
+    from deltalake.exceptions import CommitFailedError
+
+    from newsmarkets.warehouse.delta import owner_key
+
+    # delta-rs keeps timestamp statistics to the millisecond; a conflict check by key range missed this key
+    row = snapshots([0])
+    row["observed_at"] = pd.Timestamp("2026-01-05T10:00:00.000700Z")
+    stale = wh.ensure_table(T)
+    wh.write(T, row, hour(10))
+    batch = conform(PRICE_SNAPSHOTS, row)
+    with pytest.raises(CommitFailedError):
+        wh._write_once(PRICE_SNAPSHOTS, stale, batch, hour(11), owner_key(hour(11)), None)
+    assert wh.write(T, row, hour(11)).duplicates_dropped == 1  # the retry sees the first writer's row
+    assert len(wh.read(T)) == 1

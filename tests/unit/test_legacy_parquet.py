@@ -23,15 +23,18 @@ from test_delta_warehouse import DAY, T, hour, snapshots
 
 
 def old_file(root: Path, frame: pd.DataFrame, name: str, table: str = T, *, pieces: list | None = None,
-             drop: tuple[str, ...] = ()) -> Path:
-    """One old-layout file: the table's columns without ``dt`` (it is in the folder name)."""
+             drop: tuple[str, ...] = (), write_id: str | None = None) -> Path:
+    """One old-layout file: the table's columns without ``dt`` (it is in the folder name); a compacted
+    file lists its ``pieces`` as (file name, rows, write id)."""
     spec = table_spec(table)
     rows = conform(spec, frame)
     (dt,) = set(rows.column("dt").to_pylist())
     rows = rows.drop_columns(["dt", *drop])
     if pieces is not None:
         rows = rows.replace_schema_metadata({b"newsmarkets.compacted_from": json.dumps(
-            [{"file": f, "rows": n, "write_id": "w"} for f, n in pieces]).encode()})
+            [{"file": f, "rows": n, "write_id": w} for f, n, w in pieces]).encode()})
+    if write_id is not None:
+        rows = rows.replace_schema_metadata({b"newsmarkets.write_id": write_id.encode()})
     path = root / spec.name / f"dt={dt}" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(rows, path)
@@ -57,18 +60,22 @@ def test_an_old_layout_warehouse_is_refused_then_converted_with_every_row_and_ow
 
 def test_compacted_files_keep_each_intervals_rows_and_leftovers_of_a_killed_compaction_count_once(tmp_path):
     root = tmp_path / "wh"
-    both = pd.concat([snapshots([0, 1]), snapshots([2])], ignore_index=True)
-    old_file(root, both, "compacted.parquet",
-             pieces=[(f"part-{hour(0).key}.parquet", 2), (f"part-{hour(2).key}.parquet", 1)])
-    # a source file a killed compaction did not delete yet: its rows are the piece's
-    old_file(root, snapshots([2]), f"part-{hour(2).key}.parquet")
+    three = pd.concat([snapshots([0, 1]), snapshots([2]), snapshots([3])], ignore_index=True)
+    old_file(root, three, "compacted.parquet", pieces=[(f"part-{hour(0).key}.parquet", 2, "w0"),
+                                                       (f"part-{hour(2).key}.parquet", 1, "w2"),
+                                                       (f"part-{hour(3).key}.parquet", 1, "w3")])
+    # a source file a killed compaction did not delete yet (same write id): its rows are the piece's
+    old_file(root, snapshots([2]), f"part-{hour(2).key}.parquet", write_id="w2")
+    # a rerun that landed after the compaction on an object store (another write id): it replaces the piece
+    old_file(root, snapshots([3], price=7.0), f"part-{hour(3).key}.parquet", write_id="w3-rerun")
     # an interval written after the compaction
     old_file(root, snapshots([5]), f"part-{hour(5).key}.parquet")
     wh = Warehouse(str(root))
-    assert wh.convert_from_parquet() == {T: 4}
-    owned = wh.read_owned(T, None, ["observed_at"])
-    assert sorted(zip(owned["observed_at"].dt.hour, owned[OWNER_COLUMN])) == [
-        (0, hour(0).key), (1, hour(0).key), (2, hour(2).key), (5, hour(5).key)]
+    assert wh.convert_from_parquet() == {T: 5}
+    owned = wh.read_owned(T, None, ["observed_at", "price_usd"])
+    assert sorted(zip(owned["observed_at"].dt.hour, owned[OWNER_COLUMN], owned["price_usd"])) == [
+        (0, hour(0).key, 100.0), (1, hour(0).key, 101.0), (2, hour(2).key, 102.0), (3, hour(3).key, 10.0),
+        (5, hour(5).key, 105.0)]
 
 
 def test_a_column_the_schema_gained_since_reads_as_null_and_a_broken_compacted_file_is_named(tmp_path):
@@ -79,10 +86,16 @@ def test_a_column_the_schema_gained_since_reads_as_null_and_a_broken_compacted_f
     assert wh.read(T)["market_cap_usd"].isna().tolist() == [True]
 
     other = tmp_path / "broken"
-    old_file(other, snapshots([0, 1]), "compacted.parquet", pieces=[(f"part-{hour(0).key}.parquet", 5)])
+    old_file(other, snapshots([0, 1]), "compacted.parquet", pieces=[(f"part-{hour(0).key}.parquet", 5, "w")])
     with pytest.raises(LegacyLayoutError, match=r"compacted.parquet: its pieces list 5 rows, the file holds 2"):
         Warehouse(str(other)).convert_from_parquet()
     assert not (other / T / "_delta_log").exists()  # nothing half-converted
+
+    stray = tmp_path / "stray"
+    old_file(stray, snapshots([0]), f"part-{hour(0).key}.parquet")
+    old_file(stray, snapshots([1]), "copy of my data.parquet")
+    with pytest.raises(LegacyLayoutError, match=r"copy of my data.parquet: not a file of the retired layout"):
+        Warehouse(str(stray)).convert_from_parquet()
 
 
 def test_the_convert_command_names_what_it_converted(tmp_path, monkeypatch, capsys):

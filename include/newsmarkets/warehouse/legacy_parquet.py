@@ -15,7 +15,9 @@ they replaced before.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import posixpath
 from collections.abc import Callable
 
@@ -27,6 +29,7 @@ from newsmarkets.warehouse.storage import Storage
 
 COMPACTED_FILE = "compacted.parquet"
 PIECES_KEY = b"newsmarkets.compacted_from"
+WRITE_ID_KEY = b"newsmarkets.write_id"
 BACKUP_DIR = "_parquet_backup"
 
 
@@ -56,17 +59,27 @@ def _read(storage: Storage, path: str, schema: pa.Schema) -> pa.Table:
     return table.select(schema.names).cast(schema)
 
 
-def _pieces(storage: Storage, path: str, rows: int) -> list[str]:
-    """The owner of each row of a compacted file, in row order."""
+def _pieces(storage: Storage, path: str, rows: int) -> list[tuple[str, int, set[str]]]:
+    """A compacted file's pieces in row order: (file name, rows, write ids whose rows it holds)."""
     raw = (pq.read_schema(path, filesystem=storage.arrow_fs).metadata or {}).get(PIECES_KEY)
     try:
-        pieces = [(str(p["file"]), int(p["rows"])) for p in json.loads(raw)]
+        pieces = [(str(p["file"]), int(p["rows"]), {str(p["write_id"]), *map(str, p.get("supersedes", ()))})
+                  for p in json.loads(raw)]
     except (TypeError, ValueError, KeyError) as exc:
         raise LegacyLayoutError(f"{storage.url(path)}: no readable {PIECES_KEY.decode()} metadata ({exc})") from None
-    if sum(n for _, n in pieces) != rows:
-        raise LegacyLayoutError(f"{storage.url(path)}: its pieces list {sum(n for _, n in pieces)} rows, "
+    if sum(n for _, n, _ in pieces) != rows:
+        raise LegacyLayoutError(f"{storage.url(path)}: its pieces list {sum(n for _, n, _ in pieces)} rows, "
                                 f"the file holds {rows}")
-    return [_owner(name) for name, n in pieces for _ in range(n)]
+    return pieces
+
+
+def _write_id(storage: Storage, path: str) -> str:
+    """The write id a file carries, or (files from before write ids) a hash of its bytes, as the old writer did."""
+    metadata = pq.read_schema(path, filesystem=storage.arrow_fs).metadata or {}
+    if WRITE_ID_KEY in metadata:
+        return metadata[WRITE_ID_KEY].decode()
+    with storage.fs.open(path, "rb") as handle:
+        return "sha256:" + hashlib.sha256(handle.read()).hexdigest()
 
 
 def read_owned(storage: Storage, spec: TableSpec, owner_column: str) -> pa.Table:
@@ -79,20 +92,30 @@ def read_owned(storage: Storage, spec: TableSpec, owner_column: str) -> pa.Table
         by_folder.setdefault(posixpath.dirname(path), []).append(posixpath.basename(path))
     for folder, names in sorted(by_folder.items()):
         dt = posixpath.basename(folder).split("=", 1)[1]
-        owners: dict[str, list[str]] = {}
+        stray = [n for n in names if n != COMPACTED_FILE and not n.startswith("part-")]
+        if stray:
+            raise LegacyLayoutError(f"{storage.url(posixpath.join(folder, stray[0]))}: not a file of the retired "
+                                    "layout (part-<interval>.parquet or compacted.parquet); move it out of the "
+                                    "table's folder and convert again")
+        pieces: dict[str, tuple[int, int, set[str]]] = {}  # file name -> (first row, rows, write ids)
+        compacted = None
         if COMPACTED_FILE in names:
-            path = posixpath.join(folder, COMPACTED_FILE)
+            compacted = _read(storage, posixpath.join(folder, COMPACTED_FILE), data_schema)
+            start = 0
+            for name, n, ids in _pieces(storage, posixpath.join(folder, COMPACTED_FILE), compacted.num_rows):
+                pieces[name], start = (start, n, ids), start + n
+        replaced: set[str] = set()
+        for name in sorted(n for n in names if n.startswith("part-")):
+            path = posixpath.join(folder, name)
+            if name in pieces:
+                if _write_id(storage, path) in pieces[name][2]:
+                    continue  # a source file a killed compaction left behind: the piece holds its rows
+                replaced.add(name)  # written after the compaction (object stores had no lock): it wins
             rows = _read(storage, path, data_schema)
-            owners[path] = _pieces(storage, path, rows.num_rows)
-            tables.append(_with(rows, dt, owners[path], out))
-        in_compacted = {f"part-{o}.parquet" for keys in owners.values() for o in set(keys)}
-        for name in sorted(names):
-            # A part file that is also a piece of the compacted file is what a killed compaction
-            # left behind: the piece holds its rows.
-            if name == COMPACTED_FILE or name in in_compacted or not name.startswith("part-"):
-                continue
-            rows = _read(storage, posixpath.join(folder, name), data_schema)
             tables.append(_with(rows, dt, [_owner(name)] * rows.num_rows, out))
+        for name, (start, n, _) in pieces.items():
+            if name not in replaced:
+                tables.append(_with(compacted.slice(start, n), dt, [_owner(name)] * n, out))
     return pa.concat_tables(tables)
 
 
@@ -132,8 +155,19 @@ def convert(wh, progress: Callable[[str], None] = lambda text: None) -> dict[str
                         configuration=table_properties(spec), storage_options=wh.delta_storage_options or None)
         backup = storage.path(BACKUP_DIR, spec.name)
         storage.remove_tree(backup)
-        storage.fs.mv(folder, backup, recursive=True)
-        storage.fs.mv(building, folder, recursive=True)
+        _move_tree(storage, folder, backup)
+        _move_tree(storage, building, folder)
         converted[spec.name] = table.num_rows
         progress(f"{spec.name}: {table.num_rows:,} rows -> Delta table {wh.table_url(spec.name)}")
     return converted
+
+
+def _move_tree(storage: Storage, source: str, target: str) -> None:
+    """Move a folder: one rename on local disk; file by file on object stores, which have no folders
+    (a recursive ``fs.mv`` there trips over the folder-like prefixes)."""
+    if storage.is_local:
+        os.makedirs(posixpath.dirname(target), exist_ok=True)
+        os.rename(source, target)
+        return
+    for path in sorted(storage.find(source)):
+        storage.fs.mv(path, target + path[len(source):])
