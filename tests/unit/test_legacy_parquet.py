@@ -108,3 +108,20 @@ def test_the_convert_command_names_what_it_converted(tmp_path, monkeypatch, caps
     out = capsys.readouterr()
     assert f"{T}: 2 rows -> Delta table" in out.err and "1 table(s) converted" in out.out
     assert len(Warehouse(str(root)).read(T)) == 2
+
+
+def test_a_warehouse_the_old_writer_really_wrote_converts_to_the_rows_and_owners_its_reader_returned(tmp_path):
+    import shutil
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_parquet_warehouse"
+    root = tmp_path / "wh"
+    shutil.copytree(fixture, root)
+    wh = Warehouse(str(root))
+    assert wh.convert_from_parquet() == {T: 13}
+    owned = wh.read_owned(T, None, ["asset_id", "observed_at", "price_usd"])
+    got = sorted([d, a, o.isoformat(), p, k] for d, a, o, p, k in zip(
+        owned["dt"], owned["asset_id"], owned["observed_at"], owned["price_usd"], owned[OWNER_COLUMN]))
+    assert got == json.loads((fixture / "expected.json").read_text())[T]
+    # the rerun folded into the compacted file kept bitcoin only at 02:00, at its new price
+    assert [r for r in got if r[2].startswith("2026-01-05T02:")] == [
+        ["2026-01-05", "bitcoin", "2026-01-05T02:00:00+00:00", 2.5, hour(2).key]]
