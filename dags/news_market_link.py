@@ -8,13 +8,16 @@ whole — did next, over each configured horizon (default 15m, 1h, 4h, 24h):
 the day's large 1-hour moves with the news that preceded them:
 `market_moves`.
 
-**When it runs.** Daily, once its inputs for the day are in: two sensors wait
-(in reschedule mode, holding no worker slot) until every hourly
-`news_ingest` run and the `prices_history` run of that day have succeeded,
-and fail the run if one of them failed. A daily schedule with input sensors
-— rather than an asset trigger — keeps one run per calendar day in both live
-operation and `airflow backfill create`, where an asset event would carry no
-interval and hourly news would trigger 24 runs a day.
+**When it runs.** Daily, once its inputs for the day are in: two deferrable
+sensors hand the wait to the triggerer (no worker slot, no task process while
+waiting) until every hourly `news_ingest` run and the `prices_history` run of
+that day have succeeded, and fail the run if one of them failed. A daily
+schedule with input sensors — rather than an asset trigger or Airflow 3.3's
+partitioned assets — keeps one run per calendar day in both live operation
+and `airflow backfill create`: a DAG scheduled on (partitioned) assets is not
+periodic, so Airflow refuses to backfill it, its runs carry no data interval,
+a failed hour leaves the day waiting without an alert, and a re-emitted hour
+opens a second run of the day.
 
 **Unsettled rows.** A story published late in the day has horizons that end
 after the day's prices: those rows are written with `is_settled = false` and
@@ -38,7 +41,8 @@ from newsmarkets.orchestration.assets import DQ_RESULTS, MARKET_MOVES, NEWS_MARK
 from newsmarkets.orchestration.defaults import EARLIEST_START, dag_run_failure_alert, default_args, schedule_end
 from newsmarkets.orchestration.tasks import refresh_catalog
 
-INPUT_WAIT = dict(mode="reschedule", poke_interval=30, timeout=timedelta(hours=12).total_seconds(),
+# Deferrable: the triggerer polls the metadata DB every poke_interval; the task holds nothing meanwhile.
+INPUT_WAIT = dict(deferrable=True, poke_interval=30, timeout=timedelta(hours=12).total_seconds(),
                   allowed_states=["success"], failed_states=["failed"])
 
 

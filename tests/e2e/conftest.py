@@ -4,10 +4,13 @@ Starting Airflow costs ~30 s on two cores, so the session shares it; each test
 owns its DAG and intervals, and fault switches are cleared after use.
 """
 
+import json
 import secrets
 import shutil
+import socket
 import sys
 import tempfile
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +34,7 @@ API_KEY = f"nm-test-key-{secrets.token_hex(12)}"
 
 
 ALERT_SMTP_CONN = "nm_alert_smtp"
+LINEAGE_DIR = "openlineage"  # under the environment's base folder
 
 
 @pytest.fixture(scope="session")
@@ -64,18 +68,65 @@ def alerts_of(receiver, kind: str, *, timeout_s: float = 180.0, **fields) -> lis
         time.sleep(1)
 
 
+class StatsdReceiver:
+    """A StatsD server on 127.0.0.1 (UDP) keeping every metric line Airflow sends it."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.5)
+        self.port = self.sock.getsockname()[1]
+        self.lines: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                continue
+            self.lines.extend(data.decode("utf-8", "replace").splitlines())
+
+    def names(self) -> set[str]:
+        return {line.split(":", 1)[0] for line in list(self.lines)}
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
 @pytest.fixture(scope="session")
-def env(alerts):
+def statsd():
+    """Airflow's metrics, switched on for the shared environment as a user would (issue 28)."""
+    receiver = StatsdReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="session")
+def env(alerts, statsd):
     # Not under /tmp/pytest-of-<user>: any other pytest session starting on the
     # machine resets that folder to 0700, and the embedded PostgreSQL (which
     # runs as its own user) then loses its data directory mid-run.
     base = tempfile.mkdtemp(prefix="newsmarkets-e2e-")
+    lineage_dir = Path(base) / LINEAGE_DIR
+    lineage_dir.mkdir()
     environment = EmbeddedEnvironment(
         base, days=DAYS, start=WORLD_START,
         extra_env={"NEWSMARKETS_TASK_RETRIES": "1", "NEWSMARKETS_RETRY_DELAY_S": "2",
                    # The key only as an Airflow connection (issue 26): no COINGECKO_API_KEY variable.
                    **prices_connection_env(API_KEY),
-                   f"AIRFLOW_CONN_{ALERT_SMTP_CONN.upper()}": alerts[1].connection_uri_env()},
+                   f"AIRFLOW_CONN_{ALERT_SMTP_CONN.upper()}": alerts[1].connection_uri_env(),
+                   # Lineage switched on as a user would (issue 28): one JSON file per OpenLineage event.
+                   "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+                       {"type": "file", "log_file_path": str(lineage_dir / "event"), "append": False}),
+                   "AIRFLOW__OPENLINEAGE__NAMESPACE": "newsmarkets-e2e",
+                   "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
+                   "AIRFLOW__METRICS__STATSD_ON": "True", "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+                   "AIRFLOW__METRICS__STATSD_PORT": str(statsd.port)},
         config_overrides={"alerts": {"webhook_url": alerts[0].url(), "email_to": ["oncall@example.org"],
                                      "email_from": "newsmarkets@example.org", "smtp_conn_id": ALERT_SMTP_CONN}},
     )

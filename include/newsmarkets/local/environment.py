@@ -140,12 +140,26 @@ class EmbeddedEnvironment:
     def _airflow_description(self) -> str:
         return "scheduler, DAG processor, API server, triggerer"
 
+    def _replay_port(self) -> int:
+        """The port asked for; else the one this folder's world was served on last time, while it is free
+        (article ids hash URLs, which carry the port: a second ``make demo`` must rewrite its articles,
+        not publish a second copy of each); else any free port."""
+        from newsmarkets.local.postgres import free_port, is_port_free
+
+        if self.replay_port:
+            return self.replay_port
+        previous = None
+        if self.config_path.exists():
+            previous = ((yaml.safe_load(self.config_path.read_text()) or {}).get("replay") or {}).get("port")
+        if isinstance(previous, int) and is_port_free(previous):
+            return previous
+        return free_port()
+
     def _start_sources(self, progress) -> None:
         """What the tasks read: here the replay world, and the config pointing at it."""
-        from newsmarkets.local.postgres import free_port
         from newsmarkets.local.replay_process import ReplayProcess
 
-        replay_port = self.replay_port or free_port()
+        replay_port = self._replay_port()
         self._write_config(replay_port)
         now = None if self.wall_clock else self.window.end_at.isoformat()
         progress(f"• starting the replay world on http://127.0.0.1:{replay_port} "

@@ -50,6 +50,17 @@ def free_port(host: str = HOST) -> int:
         return sock.getsockname()[1]
 
 
+def is_port_free(port: int, host: str = HOST) -> bool:
+    """Whether ``port`` can be bound on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _bin_dir() -> Path:
     # Locate the package without importing it: its __init__ sets up a machine-wide
     # lock file and runtime dir we do not use (and warns when XDG_RUNTIME_DIR is unset).

@@ -8,9 +8,11 @@ config (local folder or ``s3://``) and must not be read at DAG-parse time.
 
 from airflow.sdk import Asset
 
+from newsmarkets.warehouse.lineage import table_asset_uri
+
 
 def _table_asset(table: str) -> Asset:
-    return Asset(name=table, uri=f"newsmarkets://warehouse/{table}", group="warehouse")
+    return Asset(name=table, uri=table_asset_uri(table), group="warehouse")
 
 
 PRICE_SNAPSHOTS = _table_asset("price_snapshots")

@@ -68,7 +68,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from newsmarkets.intervals import Interval
-from newsmarkets.warehouse import delta, legacy_parquet, staging
+from newsmarkets.warehouse import delta, legacy_parquet, lineage, staging
 from newsmarkets.warehouse.conform import Batch, SchemaError, conform, drop_existing_keys, sort_by_key, to_pandas
 from newsmarkets.warehouse.delta import (
     COMMIT_ATTEMPTS,
@@ -307,6 +307,7 @@ class Warehouse:
         spec = table_spec(table)
         if spec.name not in self._pins:
             raise ValueError(f"write_planned({spec.name!r}) needs a view from pinned({spec.name!r})")
+        lineage.report(self, spec.name, output=True)
         extra = None
         if updates is not None and len(updates):
             extra = delta.flag_rows(spec, updates, list(columns))
@@ -383,6 +384,7 @@ class Warehouse:
 
     def read(self, table: str, dts: Iterable[str] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
         spec = table_spec(table)
+        lineage.report(self, spec.name, output=False)
         names = list(columns) if columns is not None else spec.schema.names
         unknown = [c for c in names if c not in spec.schema.names]
         if unknown:
@@ -397,6 +399,7 @@ class Warehouse:
 
     def read_owned(self, table: str, dts: Iterable[str] | None, columns: list[str]) -> pd.DataFrame:
         spec = table_spec(table)
+        lineage.report(self, spec.name, output=False)
         data_columns = [c for c in columns if c != spec.partition_by]
         names = [*data_columns, spec.partition_by, OWNER_COLUMN]
         rows = self._scan(spec, dts, names)
@@ -406,6 +409,7 @@ class Warehouse:
 
     def read_interval(self, table: str, interval: Interval, columns: list[str] | None = None) -> pd.DataFrame:
         spec = table_spec(table)
+        lineage.report(self, spec.name, output=False)
         names = list(columns) if columns is not None else spec.data_columns
         own = self._owner_rows(spec, owner_key(interval))
         return to_pandas(pa.schema([spec.schema.field(c) for c in [*names, spec.partition_by]]),
@@ -414,6 +418,7 @@ class Warehouse:
     def read_other_intervals(self, table: str, interval: Interval, dts: Iterable[str],
                              columns: list[str] | None = None, *, file_tag: str | None = None) -> pd.DataFrame:
         spec = table_spec(table)
+        lineage.report(self, spec.name, output=False)
         names = list(columns) if columns is not None else spec.data_columns
         dts = [str(d) for d in dts]
         rows = self._scan(spec, dts, names, pc.field(OWNER_COLUMN) != owner_key(interval, file_tag)) if dts else None
@@ -430,6 +435,7 @@ class Warehouse:
         spec = table_spec(table)
         if refreshed is not None and refreshed.column not in spec.schema.names:
             raise SchemaError(f"table {spec.name!r}, column {refreshed.column!r}: refreshed by a column not in the schema")
+        lineage.report(self, spec.name, output=True)
         batch = sort_by_key(conform(spec, data), spec.key)
         owner = owner_key(interval, file_tag)
         for attempt in range(COMMIT_ATTEMPTS):
@@ -496,6 +502,7 @@ class Warehouse:
                 target = self._open(spec)
                 if target is None:
                     break
+                lineage.report(self, spec.name, output=True)
                 try:
                     metrics = target.optimize.compact(partition_filters=[(spec.partition_by, "<=", last_closed)],
                                                       commit_properties=CommitProperties(custom_metadata=commit_metadata()))
