@@ -47,7 +47,7 @@ from typing import Any
 
 import psutil
 
-from newsmarkets.local.postgres import free_port
+from newsmarkets.local.postgres import free_port, is_port_free
 
 COMPONENTS = ("scheduler", "dag-processor", "api-server", "triggerer")
 ADMIN_USER = "admin"
@@ -95,18 +95,6 @@ def libpq_dsn(db_uri: str) -> str:
     if not sep or not scheme.startswith("postgresql"):
         raise AirflowStackError(f"db_uri must be a postgresql:// URI, got {db_uri!r}")
     return f"postgresql://{rest}"
-
-
-def _port_is_free(host: str, port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -370,7 +358,7 @@ class AirflowStack:
         self.home.mkdir(parents=True, exist_ok=True)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self._kill_leftovers()
-        if not _port_is_free(self.host, self.port):
+        if not is_port_free(self.port, self.host):
             raise AirflowStackError(
                 f"port {self.port} on {self.host} is in use; stop whatever listens there or pass another port"
             )

@@ -511,25 +511,52 @@ def _settle(candidate: _Candidate, hint: datetime | None, fetched_at: datetime |
     return _Candidate(parsed, candidate.source + AMBIGUOUS_SUFFIX)
 
 
-def _library_day(html: HtmlElement, url: str | None, tz: tzinfo, fetched: datetime | None) -> ParsedTime | None:
-    """htmldate's publish day (earliest it trusts, never after the fetch), as a date without a time of day.
+_PAGE_CHROME = etree.XPath("//header[not(ancestor::article)] | //footer[not(ancestor::article)] | //nav | //aside")
 
-    ``html`` is a copy of the page tree, pruned here."""
-    import htmldate
 
+def _drop_page_chrome(html: HtmlElement) -> HtmlElement:
     # The page's own header, navigation, sidebars and footer (outside the article) carry today's date in a
     # masthead, dates of other stories, copyright years: never the story's publish day.
-    for node in html.xpath("//header[not(ancestor::article)] | //footer[not(ancestor::article)]"
-                           " | //nav | //aside"):
+    for node in _PAGE_CHROME(html):
         if node.getparent() is not None:
             node.drop_tree()
+    return html
+
+
+def _library_day(html: HtmlElement, url: str | None, tz: tzinfo, fetched: datetime | None,
+                 served: str | bytes | None = None, *, language: str | None = None,
+                 date_order: str | None = None) -> ParsedTime | None:
+    """htmldate's publish day (earliest it trusts, never after the fetch), as a date without a time of day.
+
+    ``html`` is a copy of the page tree, pruned here. When htmldate finds nothing there, ``served`` (the
+    page as served, parsed afresh and pruned alike) is searched with htmldate's extensive search, whose
+    day is kept only when the page's text prints that very day as we read dates (a day, month and year in
+    an order the page's locale settles: no copyright year, no guessed numeric date)."""
+    import htmldate
+
+    max_date = fetched.date().isoformat() if fetched else None
     try:
-        found = htmldate.find_date(html, url=url, original_date=True, extensive_search=False,
-                                   max_date=fetched.date().isoformat() if fetched else None)
+        found = htmldate.find_date(_drop_page_chrome(html), url=url, original_date=True, extensive_search=False,
+                                   max_date=max_date)
+        if not found and served is not None:
+            # the pre-cleaning drops the bylines many undated pages print their day in (issue 13): on the
+            # real-page corpora this dates 70 more pages right, 12 wrong, and changes none already right
+            page = _drop_page_chrome(load_html(served))
+            found = htmldate.find_date(page, url=url, original_date=True, extensive_search=True, max_date=max_date)
+            if found and not _prints_day(page, found, tz, language, date_order):
+                found = None
     except Exception:  # a library's failure on one odd page is no date, not a failed extraction
         return None
     parsed = _markup_time(found, tz) if found else None
     return ParsedTime(parsed.value, False, local_day=parsed.local_day) if parsed else None
+
+
+def _prints_day(tree: HtmlElement, day: str, tz: tzinfo, language: str | None, date_order: str | None) -> bool:
+    """Whether the text of ``tree`` prints the day ``day`` (``YYYY-MM-DD``) as a full date we can read."""
+    body = tree.find(".//body")
+    text = " ".join((body if body is not None else tree).text_content().split())
+    return any((t.parsed.local_day or t.parsed.value.astimezone(tz).date()).isoformat() == day[:10]
+               for t in find_visible_times(text, tz, language=language, date_order=date_order))
 
 
 def _choose(candidates: list[_Candidate], fetched_at: datetime | None) -> _Candidate | None:
@@ -677,8 +704,10 @@ def extract_article(
     if not published:
         # Nothing in the markup or the text we read: htmldate's wider search (the URL, other elements and
         # attributes) finds a publish day on most such pages. On the pre-cleaned copy, so the dates of
-        # related-story lists and mastheads are gone. A day only: it never beats a time of day.
-        parsed = _library_day(deepcopy(tree), url, tz, fetched)
+        # related-story lists and mastheads are gone (failing that, the page as served, searched wider).
+        # A day only: it never beats a time of day.
+        parsed = _library_day(deepcopy(tree), url, tz, fetched, served=html,
+                              language=_language(locales), date_order=_date_order(locales))
         if parsed:
             published.append(_Candidate(parsed, "htmldate"))
     # share of the page's text the pre-cleaning removed; a thin result after a large cut is re-checked
