@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -149,3 +150,21 @@ def title_match(predicted: str | None, expected: str | None) -> bool:
     """Exact match after whitespace normalisation; an empty prediction never matches."""
     got = norm_title(predicted)
     return bool(got) and got == norm_title(expected)
+
+
+# Typographic variants a reader does not tell apart: the same headline's og:title often has straight
+# quotes where the <h1> prints curly ones, and annotators copy CSS-uppercased headlines as capitals.
+_TYPOGRAPHY = str.maketrans({"„": '"', "“": '"', "”": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'",
+                             "‹": "'", "›": "'", "–": "-", "—": "-", "\u00ad": None, "\u200b": None})
+
+
+def title_as_read(title: str | None) -> str:
+    """Title as a reader compares it: Unicode-normalised (NFKC), quotes, apostrophes and dashes unified,
+    soft hyphens dropped, case-folded, whitespace normalised."""
+    return norm(unicodedata.normalize("NFKC", title or "").translate(_TYPOGRAPHY)).casefold()
+
+
+def title_match_as_read(predicted: str | None, expected: str | None) -> bool:
+    """:func:`title_match` up to case and typography (:func:`title_as_read`)."""
+    got = title_as_read(predicted)
+    return bool(got) and got == title_as_read(expected)

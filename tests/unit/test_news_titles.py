@@ -111,3 +111,74 @@ def test_ruby_readings_are_not_part_of_the_headline():
 )
 def test_host_names(url, expected):
     assert host_names(url) == expected
+
+
+def test_printed_h1_beats_a_differing_seo_title():
+    # trafilatura:battery-news.de.ultium-cells.html: metadata shortens the headline the page prints
+    head = ('<title>Ultium Cells erhöht Gigafactory-Kapazität - Battery-News.de</title>'
+            '<meta property="og:title" content="Ultium Cells erhöht Gigafactory-Kapazität - Battery-News.de">'
+            '<meta property="og:site_name" content="Battery-News.de">'
+            '<script type="application/ld+json">{"@type": "NewsArticle", '
+            '"headline": "Ultium Cells erhöht Gigafactory-Kapazität"}</script>')
+    h1 = '<h1 style="text-align: center;">Ultium Cells erhöht Gigafactory-Kapazität in Tennessee</h1>'
+    assert title_of(head, h1, "https://battery-news.de/index.php/2022/12/06/x/") == (
+        "Ultium Cells erhöht Gigafactory-Kapazität in Tennessee")
+
+
+def test_kicker_printed_before_the_metadata_headline_is_dropped():
+    # trafilatura:handwerk-magazin.de-Angriffe.html: the <h1> adds a "toptitle" span before the headline
+    head = ('<meta property="og:title" content="Cyber-Angriffe: 20 Prozent vom IT-Budget in die IT-Sicherheit '
+            'stecken! - handwerk magazin"><meta property="og:site_name" content="handwerk magazin">')
+    h1 = ('<h1 class="entry-title"><span class="entry-title__toptitle">Investitionen in IT-Sicherheit</span>\n'
+          '   Cyber-Angriffe: 20 Prozent vom IT-Budget in die IT-Sicherheit stecken!   </h1>')
+    assert title_of(head, h1, "https://www.handwerk-magazin.de/x/") == (
+        "Cyber-Angriffe: 20 Prozent vom IT-Budget in die IT-Sicherheit stecken!")
+
+
+def test_site_slogan_h1_is_not_the_headline():
+    # trafilatura:elmostrador.cl-congreso.html: the logo link is the page's only <h1>
+    story = "Las trabas del Congreso: discusión parlamentaria sobre normas de una nueva Constitución podría tardar décadas"
+    head = (f'<title>{story} - El Mostrador</title><meta property="og:title" content="{story}">'
+            '<meta property="og:site_name" content="El Mostrador">')
+    h1 = ('<h1><a class="navbar-brand main-logo" href="https://www.elmostrador.cl">'
+          'El Mostrador, el primer diario digital de Chile.</a></h1>')
+    assert title_of(head, h1, "https://www.elmostrador.cl/destacado/2022/05/04/x/") == story
+
+
+def test_blog_name_h1_after_the_story_in_the_title_is_the_site():
+    # trafilatura:archive.org.dimido.de.marketing.html: "Story | Blog", the blog's name is the <h1>
+    head = "<title>  Was ist Virales Marketing? |  DimidoBlog</title>"
+    h1 = '<h1><a href="http://www.dimido.de/">DimidoBlog</a></h1>'
+    assert title_of(head, h1, "http://www.dimido.de/2008/07/29/was-ist-virales-marketing/") == (
+        "Was ist Virales Marketing?")
+    # trafilatura:maescot.de.schafskunde.html: the story is printed as another <h1>, after the blog's
+    tree = lxml_html.fromstring("<html><body><h1>Mäscot das Schaf – Webcomic</h1><h1>Kleine Schafskunde</h1>"
+                                "</body></html>")
+    assert headline(tree, [], [], "https://maescot.de/x", "Kleine Schafskunde | Mäscot das Schaf – Webcomic") == (
+        "Kleine Schafskunde")
+
+
+def test_short_site_name_inside_the_headline_does_not_make_it_the_site():
+    # trafilatura:aktion-hummelschutz.de.hummeln.html: og:site_name "Hummeln"
+    head = ('<meta property="og:title" content="Tote Hummeln unter Linden: Die Erklärung | Hummeln">'
+            '<meta property="og:site_name" content="Hummeln">')
+    h1 = '<h1 class="entry-title">Tote Hummeln unter Linden</h1>'
+    assert title_of(head, h1, "https://aktion-hummelschutz.de/biologie/x/") == "Tote Hummeln unter Linden"
+
+
+def test_soft_hyphens_are_not_part_of_the_headline():
+    # trafilatura:bka.de-messengerdienste.html: hyphenation hints in the printed <h1>
+    head = '<meta name="twitter:title" content="Messengerdienste sind kein rechtsfreier Raum">'
+    h1 = "<h1>Mes\u00adsen\u00adger\u00addiens\u00adte sind kein rechts\u00adfrei\u00ader Raum</h1>"
+    assert title_of(head, h1, "https://www.bka.de/DE/x.html") == "Messengerdienste sind kein rechtsfreier Raum"
+
+
+def test_title_only_story_before_a_pipe_and_date_segments():
+    # trafilatura:bibliothek2null.de.mai.html: only a <title>, site not named anywhere else
+    tree = lxml_html.fromstring("<html><body><p>x</p></body></html>")
+    assert headline(tree, [], [], "http://www.bibliothek2null.de/2014/05/18/x/",
+                    "Alles Neue mach der Mai… | Bibliothek 2.0 und mehr") == "Alles Neue mach der Mai…"
+    # trafilatura:biathlon-antholz.it-jubeln.html: a date in front of the headline is not part of it
+    assert strip_site("23.01.2022 - Dorothea Wierer darf beim Antholz-Abschluss noch jubeln - Biathlon Antholz",
+                      [], host_names("https://www.biathlon-antholz.it/de/x.html")) == (
+        "Dorothea Wierer darf beim Antholz-Abschluss noch jubeln")
