@@ -37,6 +37,8 @@ class ParsedTime:
     alternative: datetime | None = None
     # the calendar day as the source states it (its own offset or zone); None for elapsed times
     local_day: date | None = field(default=None, compare=False)
+    # the UTC offset the text itself stated ("+02:00", "Z", "GMT"); None for a wall time read in a zone
+    stated_offset: timedelta | None = field(default=None, compare=False)
 
     @property
     def is_ambiguous(self) -> bool:
@@ -45,7 +47,7 @@ class ParsedTime:
 
     def settled(self, value: datetime) -> "ParsedTime":
         """This time with the ambiguity resolved to ``value`` (one of its readings)."""
-        return ParsedTime(value, self.has_time, local_day=self.local_day)
+        return ParsedTime(value, self.has_time, local_day=self.local_day, stated_offset=self.stated_offset)
 
 
 @lru_cache(maxsize=64)
@@ -112,7 +114,8 @@ def parse_iso(text: str, tz: tzinfo = timezone.utc) -> ParsedTime | None:
         return None
     if value.tzinfo is None:
         return _local(value, tz)
-    return ParsedTime(value.astimezone(timezone.utc), has_time=True, local_day=value.date())
+    return ParsedTime(value.astimezone(timezone.utc), has_time=True, local_day=value.date(),
+                      stated_offset=value.utcoffset())
 
 
 def parse_rfc822(text: str, tz: tzinfo = timezone.utc) -> ParsedTime | None:
@@ -134,7 +137,7 @@ def parse_rfc822(text: str, tz: tzinfo = timezone.utc) -> ParsedTime | None:
     if not has_zone:
         return _local(naive, tz)
     return ParsedTime(naive.replace(tzinfo=timezone.utc) - timedelta(seconds=offset), has_time=True,
-                      local_day=naive.date())
+                      local_day=naive.date(), stated_offset=timedelta(seconds=offset))
 
 
 def parse_timestamp(text: str | None, tz: tzinfo | str = timezone.utc) -> ParsedTime | None:

@@ -17,8 +17,9 @@ a date, htmldate's publish day (its URL and wide-markup search: ``htmldate``,
 a day without a time of day). A time of day beats a bare date
 whatever its rank. A time later than ``fetched_at`` is impossible and falls
 through to the next source. ``published_local_date`` is the publish day as
-the page states it (its offset, or the source's timezone), for day-level
-comparisons; ``published_at`` stays the UTC instant.
+the page states it (its offset, or the source's timezone; a time stated in
+UTC takes the site's day from the page or URL, see :func:`_local_day`), for
+day-level comparisons; ``published_at`` stays the UTC instant.
 
 A local time without an offset that a DST change repeats or skips has two
 readings. The one that agrees with the feed's or sitemap's time for the page
@@ -476,6 +477,58 @@ def _title(tree: HtmlElement, meta: dict[str, str], ld: dict | None, url: str | 
     return headline(tree, candidates, sites, url, title_el.text_content() if title_el is not None else None)
 
 
+# A day in the URL's path: /2023/11/08/, /2023-11-08-, /20231108/.
+_URL_DAY = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?=[/_.-]|$)")
+_MAX_UTC_OFFSET = timedelta(hours=14)
+_URL_DAY_REACH_HOURS = 10  # the UTC offsets of nearly every news site (Hawaii -10 to Australia +10/+11)
+
+
+def _url_day(url: str | None) -> date | None:
+    found = _URL_DAY.search(url or "")
+    if not found:
+        return None
+    try:
+        return date(*map(int, found.groups()))
+    except ValueError:
+        return None
+
+
+def _local_day(chosen: _Candidate, published: list[_Candidate], url: str | None, tz: tzinfo) -> date:
+    """The publish day on the page's own calendar.
+
+    A time stated in UTC ("…Z", "+00:00", "GMT": how many CMSes store it) names the instant but not
+    the site's day: 01:09 UTC on the 9th is the 8th in Denver. The site's day then comes from the same
+    instant stated with the site's offset elsewhere on the page (another tag with "+02:00", or a wall
+    time a whole number of hours away to the second: "2023-11-08 18:09:55" beside "…T01:09:55Z"), else
+    from a day in the URL one day either side that an offset of at most 10 hours reaches ("/2023/11/08/"),
+    else from the source's timezone.
+    """
+    parsed = chosen.parsed
+    day = parsed.local_day or parsed.value.astimezone(tz).date()
+    if not parsed.has_time or parsed.stated_offset != timedelta(0):
+        return day
+    for other in published:
+        o = other.parsed
+        if not o.has_time or o.local_day is None or o is parsed:
+            continue
+        if o.stated_offset is not None and o.stated_offset != timedelta(0):
+            if abs(o.value - parsed.value) <= timedelta(minutes=1):
+                return o.local_day
+        elif o.stated_offset is None:  # a wall time read in ``tz``: is it this instant in some zone?
+            wall = o.value.astimezone(tz).replace(tzinfo=None)
+            shift = wall - parsed.value.replace(tzinfo=None)
+            if (shift and abs(shift) <= _MAX_UTC_OFFSET and shift % timedelta(minutes=15) == timedelta(0)):
+                return wall.date()
+    in_url = _url_day(url)
+    if in_url is not None and abs((in_url - day).days) == 1:
+        # only when an offset of at most _URL_DAY_REACH puts the instant on that day: a URL can carry the
+        # day the story was filed (washingtonpost.com /2020/07/08/ for a story published 10:04 UTC on the 9th)
+        reach = [(parsed.value + timedelta(hours=h)).date() for h in (-_URL_DAY_REACH_HOURS, _URL_DAY_REACH_HOURS)]
+        if in_url in reach:
+            return in_url
+    return parsed.value.astimezone(tz).date()
+
+
 def _canonical(tree: HtmlElement, meta: dict[str, str], url: str | None) -> str | None:
     hint = None
     for link in tree.iterfind(".//link[@rel]"):
@@ -560,10 +613,26 @@ def _prints_day(tree: HtmlElement, day: str, tz: tzinfo, language: str | None, d
 
 
 def _choose(candidates: list[_Candidate], fetched_at: datetime | None) -> _Candidate | None:
-    """First candidate with a time of day not after ``fetched_at``; date-only ones as a last resort."""
+    """First candidate with a time of day not after ``fetched_at``; date-only ones as a last resort.
+
+    An elapsed time printed on the page ("4時間前", "vor 16 Stunden") does not beat a calendar date
+    the page gives that names another day: it dates an item of a list of other stories, read against
+    the fetch, not this page (a page printing "2020年07月03日" above its related list).
+    """
     possible = [c for c in candidates if fetched_at is None or c.parsed.value <= fetched_at]
-    timed = [c for c in possible if c.parsed.has_time]
+    days = [_day_of(c) for c in possible if not c.parsed.has_time]
+    timed = [c for c in possible if c.parsed.has_time
+             and not (_is_elapsed(c) and any(abs((c.parsed.value.date() - d).days) > 1 for d in days))]
     return timed[0] if timed else (possible[0] if possible else None)
+
+
+def _is_elapsed(candidate: _Candidate) -> bool:
+    """A relative time read on the page against the fetch ("2 hours ago"): no calendar day stated."""
+    return candidate.source == "visible-text" and candidate.parsed.local_day is None
+
+
+def _day_of(candidate: _Candidate) -> date:
+    return candidate.parsed.local_day or candidate.parsed.value.date()
 
 
 def _to_minute(value: datetime) -> datetime:
@@ -759,7 +828,7 @@ def extract_article(
         body=body,
         published_at=published_at,
         published_at_source=chosen.source if chosen else None,
-        published_local_date=(chosen.parsed.local_day or chosen.parsed.value.astimezone(tz).date()) if chosen else None,
+        published_local_date=_local_day(chosen, published, url, tz) if chosen else None,
         published_at_has_time=chosen.parsed.has_time if chosen else None,
         updated_at=updated_at,
         word_count=word_count,
