@@ -73,3 +73,25 @@ def test_elapsed_times_in_a_list_of_other_stories_do_not_date_the_page():
     record = extract_article(same_day, "https://www.eishockeynews.de/x.html",
                              fetched_at=datetime(2026, 12, 7, 22, 0, tzinfo=timezone.utc))
     assert record.published_at == datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
+
+
+def test_rdfa_schema_org_date_property():
+    # htmldate:meininger.de-wachstum.html: RDFa with the schema: prefix on a <span>, no other date
+    html = ('<html><body><article><h1>LVMH mit ordentlichem Wachstum</h1>'
+            '<span property="schema:dateCreated" content="2022-01-28T12:45:46+00:00" class="rdf-meta"></span>'
+            f'{BODY}</article></body></html>')
+    record = extract_article(html, "https://www.meininger.de/wein/erzeuger/x", fetched_at=FETCHED)
+    assert (record.published_at, record.published_at_source) == (
+        datetime(2022, 1, 28, 12, 45, tzinfo=timezone.utc), "meta")
+
+
+def test_date_in_an_article_header_with_a_share_bar_is_not_the_masthead():
+    # trafilatura:zfk.de.waermepumpen.html: the story's header holds a share <nav> beside the date
+    html = ('<html lang="de"><body><article><header class="contentHeader contentHeader--articleHeader has-sharing">'
+            '<section class="articleHeader"><div class="articleHeader__content"><div class="contentHeaderHeader">'
+            '<nav class="sharing"><a href="/share">Teilen</a></nav>'
+            '<span class="meta meta__date">06.12.2022</span></div>'
+            '<h1>Wärmepumpenmarkt wächst um 42 Prozent</h1></div></section></header>'
+            f'{BODY}</article></body></html>')
+    record = extract_article(html, "https://www.zfk.de/energie/waerme/x", fetched_at=FETCHED)
+    assert (record.published_local_date, record.published_at_source) == (date(2022, 12, 6), "visible-text")

@@ -270,8 +270,18 @@ def _in_boilerplate(el: HtmlElement, protected: set[HtmlElement]) -> bool:
     # bylines are "boilerplate" for the body but exactly where dates live
     return any(
         a not in protected and looks_like_boilerplate(a) and not (set(class_parts(a)) & _DATE_CONTEXT)
+        and not _is_article_header(a)
         for a in el.iterancestors()
     )
+
+
+_ARTICLE_PARTS = frozenset({"article", "entry", "post", "story"})
+
+
+def _is_article_header(el: HtmlElement) -> bool:
+    """A <header> its class names as the story's ("contentHeader--articleHeader", "entry-header"): the
+    headline, byline and date, not the site's header, even with a share bar (<nav>) inside."""
+    return (el.tag == "header" or "header" in class_parts(el)) and bool(set(class_parts(el)) & _ARTICLE_PARTS)
 
 
 def _in_header_context(el: HtmlElement) -> bool:
@@ -291,7 +301,8 @@ def _in_masthead(el: HtmlElement, protected: set[HtmlElement]) -> bool:
         parts = set(class_parts(node))
         if "masthead" in parts:
             return True
-        if (node.tag == "header" or "header" in parts) and node.find(".//nav") is not None:
+        if (node.tag == "header" or "header" in parts) and node.find(".//nav") is not None \
+                and not any(_is_article_header(a) for a in (node, *node.iterancestors())):
             return True
     return False
 
@@ -302,9 +313,13 @@ def _is_updated(el: HtmlElement) -> bool:
 
 
 _PUBLISHED_PROPS = frozenset({"datePublished", "uploadDate", "dateCreated", "dc:date", "dcterms:created",
-                              "dcterms:issued", "dc:created"})
+                              "dcterms:issued", "dc:created", "schema:datePublished", "schema:dateCreated",
+                              "schema:uploadDate"})
 _ITEMPROP_DATE_VALUES = frozenset({"datePublished", "dateModified", "uploadDate", "dateCreated"})
-_PROPERTY_DATE_VALUES = frozenset({"dc:date", "dcterms:created", "dcterms:issued", "dc:created", "dcterms:modified"})
+# RDFa: Dublin Core, and schema.org with its prefix or as RDFa Lite's bare property names
+_PROPERTY_DATE_VALUES = frozenset({"dc:date", "dcterms:created", "dcterms:issued", "dc:created", "dcterms:modified",
+                                   "schema:datePublished", "schema:dateCreated", "schema:uploadDate",
+                                   "schema:dateModified", *_ITEMPROP_DATE_VALUES})
 # the few elements with an itemprop/property, filtered in Python: faster than an or-chain predicate
 _ITEMPROP_OR_PROPERTY = etree.XPath(".//*[@itemprop or @property]")
 
