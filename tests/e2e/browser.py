@@ -189,7 +189,10 @@ class Browser:
         deadline = time.monotonic() + timeout_s
         last: Any = None
         while time.monotonic() < deadline:
-            last = check()
+            try:
+                last = check()
+            except StaleElementReferenceException:  # the page re-rendered while it was read (Airflow
+                last = None  # refreshes a list of running DAG runs by itself): read it again next round
             if last:
                 return last
             time.sleep(every_s)
