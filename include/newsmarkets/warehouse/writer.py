@@ -478,8 +478,11 @@ class Warehouse:
         result.rows_written = max(written - (extra.num_rows if extra is not None and written else 0), 0)
         result.duplicates_dropped = rows.num_rows - result.rows_written
         result.partitions = sorted(set(rows.column(spec.partition_by).to_pylist())) if result.rows_written else []
-        # delta-rs makes no commit when the merge changed nothing (every key held elsewhere).
-        committed = delta.committed_version(target, write_id)
+        # delta-rs makes no commit when the merge changed nothing (every key held elsewhere). The history
+        # is read from the table opened afresh: after delta-rs rebased the commit over concurrent ones, the
+        # merged object's history can number its commits one short (two racing writers both reported
+        # version 2 on the S3 endpoint while the second had committed version 3).
+        committed = delta.committed_version(self._open_newest(spec) or target, write_id)
         result.table_version = committed if committed is not None else target.version()
         return result
 
